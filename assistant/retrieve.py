@@ -1,0 +1,216 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, capped per article."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.embeddings import Embedder
+from assistant.store import StoredChunk, Store
+from assistant.types import Hit
+
+RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al. 2009)
+
+_WORD = re.compile(r"[\w$%]+(?:[.,'’][\w%]+)*", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an the and or but if of at by for with about against between into through during
+    before after above below to from up down in out on off over under again further then once
+    here there when where why how all any both each few more most other some such no nor not
+    only own same so than too very s t can will just don should now is are was were be been
+    being have has had having do does did doing i me my we our you your he him his she her it
+    its they them their what which who whom this that these those am would could also says said
+    did does""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased content tokens with light suffix stripping, for BM25."""
+    out = []
+    for raw in _WORD.findall(text.lower()):
+        tok = raw.replace("’", "'").rstrip("'s") if raw.endswith(("'s", "’s")) else raw
+        if tok in STOPWORDS or not tok:
+            continue
+        if len(tok) > 4 and tok.endswith("ies"):
+            tok = tok[:-3] + "y"
+        elif len(tok) > 3 and tok.endswith("s") and not tok.endswith(("ss", "us", "is")):
+            tok = tok[:-1]
+        out.append(tok)
+    return out
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters for retrieval; every field narrows the search."""
+
+    sources: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    article_ids: tuple[str, ...] = ()
+
+    def where(self) -> dict[str, Any] | None:
+        """The Chroma `where` clause for these filters."""
+        clauses: list[dict[str, Any]] = []
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if self.article_ids:
+            clauses.append({"article_id": {"$in": list(self.article_ids)}})
+        if self.since:
+            clauses.append({"published_int": {"$gte": _date_int(self.since)}})
+        if self.until:
+            clauses.append({"published_int": {"$lte": _date_int(self.until)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, meta: dict[str, Any]) -> bool:
+        """The same test as `where()`, applied in Python to a chunk's metadata."""
+        if self.sources and meta.get("source") not in self.sources:
+            return False
+        if self.article_ids and meta.get("article_id") not in self.article_ids:
+            return False
+        pub = int(meta.get("published_int", 0) or 0)
+        if self.since and pub < _date_int(self.since):
+            return False
+        return not (self.until and pub > _date_int(self.until))
+
+
+def _date_int(value: date) -> int:
+    return value.year * 10000 + value.month * 100 + value.day
+
+
+class LexicalIndex:
+    """BM25 over every chunk in the store, rebuilt when the store's revision changes.
+
+    The index lives in memory and is derived from Chroma, never written by itself, so several
+    processes sharing one Chroma server each see every other's writes on their next query.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._revision: str | None = None
+        self._ids: list[str] = []
+        self._bm25: Any = None
+        self._vocab: dict[str, int] = {}
+
+    def _refresh(self) -> None:
+        rev = self._store.revision()
+        if rev == self._revision:
+            return
+        import bm25s
+
+        ids: list[str] = []
+        tokens: list[list[str]] = []
+        for page_ids, texts in self._store.iter_chunks():
+            ids.extend(page_ids)
+            tokens.extend(tokenize(t) for t in texts)
+        bm25 = None
+        if ids:
+            bm25 = bm25s.BM25()
+            bm25.index(tokens, show_progress=False)
+        self._ids, self._bm25, self._revision = ids, bm25, rev
+        self._vocab = dict(getattr(bm25, "vocab_dict", {}) or {}) if bm25 else {}
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        """Top `n` chunks for `query` as (store id, BM25 score > 0)."""
+        with self._lock:
+            self._refresh()
+            if self._bm25 is None:
+                return []
+            terms = [t for t in tokenize(query) if not self._vocab or t in self._vocab]
+            if not terms:
+                return []
+            scores = np.asarray(self._bm25.get_scores(terms))
+            ids = self._ids
+        n = min(n, len(ids))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(ids) else np.arange(len(ids))
+        top = top[np.argsort(-scores[top])]
+        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+class Retriever:
+    """Finds the passages for a question."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.lexical = LexicalIndex(store)
+
+    def retrieve(
+        self, question: str, *, k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The top-k passages for `question`, best first.
+
+        Dense and lexical candidates are fused with reciprocal rank fusion; every hit also
+        carries its cosine similarity to the question (used to decide abstention).
+        """
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        n = max(self.settings.candidates, k)
+        qvec = self.embedder.embed_query(question)
+        dense = self.store.query(qvec, n, filters.where())
+        found: dict[str, StoredChunk] = dict(dense)
+        ranks: dict[str, float] = {}
+        for rank, (cid, _) in enumerate(dense):
+            ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        lexical_scores: dict[str, float] = {}
+        if self.settings.hybrid:
+            lexical = self.lexical.search(question, n * 2 if filters.where() else n)
+            missing = [cid for cid, _ in lexical if cid not in found]
+            if missing:
+                chunks, vectors = self.store.chunks_by_ids(missing, with_embeddings=True)
+                metas = self.store.chunk_metas(missing) if filters.where() else {}
+                for i, (cid, stored) in enumerate(chunks):
+                    if filters.where() and not filters.accepts(metas.get(cid, {})):
+                        continue
+                    sim = float(np.dot(vectors[i], qvec)) if vectors is not None else None
+                    found[cid] = _similar(stored, sim)
+            rank = 0
+            for cid, score in lexical:
+                if cid not in found:
+                    continue
+                lexical_scores[cid] = score
+                ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+                rank += 1
+                if rank >= n:
+                    break
+        # chunks of an article version that is not committed (an ingest died) are invisible
+        versions = self.store.versions([s.chunk.article_id for s in found.values()])
+        ordered = sorted(ranks, key=lambda c: -ranks[c])
+        per_article: dict[str, int] = {}
+        hits: list[Hit] = []
+        for cid in ordered:
+            stored = found[cid]
+            if versions.get(stored.chunk.article_id) != stored.version:
+                continue
+            count = per_article.get(stored.chunk.article_id, 0)
+            if count >= self.settings.per_article_cap:
+                continue
+            per_article[stored.chunk.article_id] = count + 1
+            hits.append(
+                Hit(
+                    chunk=stored.chunk,
+                    score=ranks[cid],
+                    dense=stored.similarity,
+                    lexical=lexical_scores.get(cid),
+                    title=stored.title,
+                    source=stored.source,
+                    published=stored.published,
+                    url=stored.url,
+                )
+            )
+            if len(hits) >= k:
+                break
+        return hits
+
+
+def _similar(stored: StoredChunk, sim: float | None) -> StoredChunk:
+    return dataclasses.replace(stored, similarity=sim)

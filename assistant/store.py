@@ -1,0 +1,514 @@
+"""The vector store: the only module that imports chromadb.
+
+Two collections per store: `<name>-chunks` (one record per chunk, with its embedding) and
+`<name>-articles` (one record per article, the full text as document and the normalised mean of
+its chunk vectors as embedding). The article record is the commit marker of an ingest: chunks
+are written first under ids that include the article's content hash, the article record second,
+and the previous version's chunks are deleted last. A crash at any point therefore leaves either
+the old or the new version complete; chunks of an uncommitted version are invisible to queries
+and swept by `repair()`.
+
+A `revision` record changes on every write, so a lexical index built in another process (or
+before another process wrote to a shared Chroma server) knows when it is stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import StoreError
+from assistant.types import Article, Chunk
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+REVISION_ID = "__revision__"
+CHUNKING_VERSION = "s1"  # bump when chunking.py changes what it produces
+_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """An article as listed by the store (without its text)."""
+
+    id: str
+    title: str
+    source: str | None
+    published: date | None
+    url: str | None
+    chunks: int
+    sha256: str
+    chunking: str
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk read back from the store, with its article's metadata."""
+
+    chunk: Chunk
+    title: str
+    source: str | None
+    published: date | None
+    url: str | None
+    version: str = ""
+    similarity: float | None = None
+
+
+def _parse_date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _date_int(value: date | None) -> int:
+    return value.year * 10000 + value.month * 100 + value.day if value else 0
+
+
+def _clean(meta: dict[str, Any]) -> dict[str, Any]:
+    """Chroma rejects None metadata values; drop them."""
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def chunking_key(settings: Settings) -> str:
+    """Identifies how an article was chunked; a change means re-chunking on next ingest."""
+    return f"{CHUNKING_VERSION}/{settings.chunk_size}/{settings.chunk_overlap}"
+
+
+class Store:
+    """Chunks and articles in Chroma, embedded (a folder) or on a server (`chroma_url`)."""
+
+    def __init__(self, settings: Settings, embedding_model: str) -> None:
+        self.settings = settings
+        self.embedding_model = embedding_model
+        self._client = self._connect(settings)
+        prefix = settings.collection
+        try:
+            self.chunks = self._collection(f"{prefix}-chunks")
+            self.articles = self._collection(f"{prefix}-articles")
+        except StoreError:
+            raise
+        except Exception as exc:  # chromadb raises many types; one clear line for people
+            raise StoreError(f"vector store at {self.location}: {exc}") from exc
+
+    # --- connection ------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the data lives, for messages and stats."""
+        if self.settings.chroma_url:
+            return f"{self.settings.chroma_url} (ASSISTANT_CHROMA_URL)"
+        return str(self.settings.data_dir / "chroma")
+
+    @staticmethod
+    def _connect(settings: Settings) -> ClientAPI:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise StoreError(
+                    f"ASSISTANT_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL"
+                )
+            headers = dict(settings.chroma_headers)
+            if settings.chroma_token:
+                headers.setdefault("Authorization", f"Bearer {settings.chroma_token}")
+            try:
+                client = chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    headers=headers or None,
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+            except Exception as exc:
+                raise StoreError(
+                    f"Chroma server at {settings.chroma_url} (ASSISTANT_CHROMA_URL) is "
+                    f"unreachable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                ) from exc
+            return client
+        path = settings.data_dir / "chroma"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc:
+            raise StoreError(f"cannot open the store at {path} (ASSISTANT_DATA_DIR): {exc}") from exc
+
+    def _collection(self, name: str) -> Collection:
+        col = self._client.get_or_create_collection(
+            name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": self.embedding_model},
+            embedding_function=None,
+        )
+        stored = (col.metadata or {}).get("embedding_model")
+        if stored and stored != self.embedding_model:
+            raise StoreError(
+                f"the store at {self.location} holds vectors of embedding model '{stored}', "
+                f"not '{self.embedding_model}' (ASSISTANT_EMBEDDING_MODEL); use another "
+                "ASSISTANT_DATA_DIR or ASSISTANT_COLLECTION"
+            )
+        return col
+
+    # --- revision -------------------------------------------------------------------------
+    def revision(self) -> str:
+        """Token that changes whenever chunks are added or removed (by any process)."""
+        got = self.articles.get(ids=[REVISION_ID], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        if metas and metas[0]:
+            return str(metas[0].get("rev", ""))
+        return ""
+
+    def _bump(self) -> None:
+        self.articles.upsert(
+            ids=[REVISION_ID],
+            embeddings=[self._unit_vector()],
+            documents=[""],
+            metadatas=[{"rev": uuid.uuid4().hex, "kind": "revision"}],
+        )
+
+    def _unit_vector(self) -> list[float]:
+        dim = self._dimension()
+        return [1.0] + [0.0] * (dim - 1)
+
+    def _dimension(self) -> int:
+        got = self.chunks.get(limit=1, include=["embeddings"])
+        emb = got.get("embeddings")
+        if emb is not None and len(emb):
+            return len(emb[0])
+        return 384
+
+    # --- reads ------------------------------------------------------------------------------
+    def committed(self, article_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Map article id -> (sha256, chunking key) for the ids that are stored."""
+        out: dict[str, tuple[str, str]] = {}
+        ids = list(dict.fromkeys(article_ids))
+        for i in range(0, len(ids), _PAGE):
+            got = self.articles.get(ids=ids[i : i + _PAGE], include=["metadatas"])
+            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                if meta:
+                    out[aid] = (str(meta.get("sha256", "")), str(meta.get("chunking", "")))
+        return out
+
+    def versions(self, article_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Map article id -> committed version, for the given ids or all articles."""
+        out: dict[str, str] = {}
+        if article_ids is not None:
+            ids = list(dict.fromkeys(article_ids))
+            for i in range(0, len(ids), _PAGE):
+                got = self.articles.get(ids=ids[i : i + _PAGE], include=["metadatas"])
+                for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                    out[aid] = str((meta or {}).get("version", ""))
+            return out
+        offset = 0
+        while True:
+            got = self.articles.get(
+                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
+            )
+            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                out[aid] = str((meta or {}).get("version", ""))
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        return out
+
+    def get_article(self, article_id: str) -> Article | None:
+        """The stored article, or None."""
+        if article_id == REVISION_ID:
+            return None
+        got = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        meta = (got.get("metadatas") or [{}])[0] or {}
+        text = (got.get("documents") or [""])[0] or ""
+        return Article(
+            id=article_id,
+            title=str(meta.get("title", article_id)),
+            text=text,
+            source=meta.get("source"),  # type: ignore[arg-type]
+            url=meta.get("url"),  # type: ignore[arg-type]
+            published=_parse_date(meta.get("published")),
+            path=meta.get("path"),  # type: ignore[arg-type]
+            sha256=str(meta.get("sha256", "")),
+        )
+
+    def list_articles(self) -> list[ArticleInfo]:
+        """Every stored article, sorted by newest first then title."""
+        infos: list[ArticleInfo] = []
+        offset = 0
+        while True:
+            got = self.articles.get(
+                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
+            )
+            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                meta = meta or {}
+                infos.append(
+                    ArticleInfo(
+                        id=aid,
+                        title=str(meta.get("title", aid)),
+                        source=meta.get("source"),  # type: ignore[arg-type]
+                        published=_parse_date(meta.get("published")),
+                        url=meta.get("url"),  # type: ignore[arg-type]
+                        chunks=int(meta.get("chunks", 0) or 0),  # type: ignore[arg-type]
+                        sha256=str(meta.get("sha256", "")),
+                        chunking=str(meta.get("chunking", "")),
+                    )
+                )
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        infos.sort(key=lambda a: (-_date_int(a.published), a.title.lower()))
+        return infos
+
+    def count_chunks(self) -> int:
+        return int(self.chunks.count())
+
+    def count_articles(self) -> int:
+        return max(0, int(self.articles.count()) - (1 if self.revision() else 0))
+
+    def iter_chunks(self, batch: int = _PAGE) -> Iterator[tuple[list[str], list[str]]]:
+        """All committed chunks as pages of (ids, texts), for the lexical index."""
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents"], limit=batch, offset=offset)
+            ids = list(got["ids"])
+            if not ids:
+                break
+            yield ids, [d or "" for d in (got.get("documents") or [])]
+            if len(ids) < batch:
+                break
+            offset += batch
+
+    def chunks_by_ids(
+        self, ids: Sequence[str], *, with_embeddings: bool = False
+    ) -> tuple[list[tuple[str, StoredChunk]], np.ndarray | None]:
+        """Read chunks (and optionally their vectors) by store id, in the order given."""
+        if not ids:
+            return [], None
+        include: list[Any] = ["metadatas", "documents"]
+        if with_embeddings:
+            include.append("embeddings")
+        got = self.chunks.get(ids=list(ids), include=include)
+        pos = {cid: i for i, cid in enumerate(got["ids"])}
+        metas = got.get("metadatas") or []
+        docs = got.get("documents") or []
+        embs = got.get("embeddings") if with_embeddings else None
+        out: list[tuple[str, StoredChunk]] = []
+        vectors: list[Any] = []
+        for cid in ids:
+            i = pos.get(cid)
+            if i is None:
+                continue
+            out.append((cid, self._stored(cid, metas[i] or {}, docs[i] or "")))
+            if embs is not None:
+                vectors.append(embs[i])
+        return out, (np.asarray(vectors, dtype=np.float32) if embs is not None else None)
+
+    @staticmethod
+    def _stored(store_id: str, meta: dict[str, Any], text: str) -> StoredChunk:
+        """Build a StoredChunk from a Chroma record."""
+        chunk = Chunk(
+            id=str(meta.get("chunk_id", store_id)),
+            article_id=str(meta["article_id"]),
+            index=int(meta.get("index", 0)),
+            text=text,
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", len(text))),
+        )
+        return StoredChunk(
+            chunk=chunk,
+            title=str(meta.get("title", chunk.article_id)),
+            source=meta.get("source"),
+            published=_parse_date(meta.get("published")),
+            url=meta.get("url"),
+            version=str(meta.get("version", "")),
+        )
+
+    def query(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, StoredChunk]]:
+        """Nearest chunks to `vector` as (store id, chunk with cosine similarity)."""
+        total = self.count_chunks()
+        if total == 0:
+            return []
+        res = self.chunks.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(n, total),
+            where=where or None,
+            include=["metadatas", "documents", "distances"],
+        )
+        out: list[tuple[str, StoredChunk]] = []
+        ids = res["ids"][0]
+        metas = (res.get("metadatas") or [[]])[0]
+        docs = (res.get("documents") or [[]])[0]
+        dists = (res.get("distances") or [[]])[0]
+        for cid, meta, doc, dist in zip(ids, metas, docs, dists, strict=False):
+            stored = self._stored(cid, dict(meta or {}), doc or "")
+            out.append((cid, _with_similarity(stored, 1.0 - float(dist))))
+        return out
+
+    def chunk_metas(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Metadata of chunks by store id (for filtering lexical hits)."""
+        got = self.chunks.get(ids=list(ids), include=["metadatas"])
+        return {
+            cid: dict(m or {})
+            for cid, m in zip(got["ids"], got.get("metadatas") or [], strict=False)
+        }
+
+    # --- writes -----------------------------------------------------------------------------
+    @staticmethod
+    def store_id(chunk: Chunk, version: str) -> str:
+        """Chunk ids in the store carry the article version (see module docstring)."""
+        return f"{chunk.id}@{version}"
+
+    def put(
+        self,
+        items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
+        chunking: str,
+    ) -> None:
+        """Store articles with their chunks and chunk vectors, crash-safely."""
+        if not items:
+            return
+        ids: list[str] = []
+        vecs: list[np.ndarray] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
+        for article, chunks, vectors in items:
+            version = article_version(article, chunking)
+            for chunk, vec in zip(chunks, vectors, strict=True):
+                ids.append(self.store_id(chunk, version))
+                vecs.append(vec)
+                docs.append(chunk.text)
+                metas.append(
+                    _clean(
+                        {
+                            "article_id": article.id,
+                            "version": version,
+                            "chunk_id": chunk.id,
+                            "index": chunk.index,
+                            "start": chunk.start,
+                            "end": chunk.end,
+                            "title": article.title,
+                            "source": article.source,
+                            "published": article.published.isoformat()
+                            if article.published
+                            else None,
+                            "published_int": _date_int(article.published),
+                            "url": article.url,
+                        }
+                    )
+                )
+        # 1. the new version's chunks (invisible until committed)
+        for i in range(0, len(ids), _PAGE):
+            self.chunks.upsert(
+                ids=ids[i : i + _PAGE],
+                embeddings=np.asarray(vecs[i : i + _PAGE]).tolist(),
+                documents=docs[i : i + _PAGE],
+                metadatas=metas[i : i + _PAGE],  # type: ignore[arg-type]
+            )
+        # 2. commit: the article records
+        a_ids, a_vecs, a_docs, a_metas = [], [], [], []
+        for article, chunks, vectors in items:
+            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+            norm = float(np.linalg.norm(mean)) or 1.0
+            a_ids.append(article.id)
+            a_vecs.append((mean / norm).tolist())
+            a_docs.append(article.text)
+            a_metas.append(
+                _clean(
+                    {
+                        "kind": "article",
+                        "title": article.title,
+                        "source": article.source,
+                        "url": article.url,
+                        "published": article.published.isoformat()
+                        if article.published
+                        else None,
+                        "published_int": _date_int(article.published),
+                        "path": article.path,
+                        "sha256": article.sha256,
+                        "chunking": chunking,
+                        "version": article_version(article, chunking),
+                        "chunks": len(chunks),
+                    }
+                )
+            )
+        self.articles.upsert(ids=a_ids, embeddings=a_vecs, documents=a_docs, metadatas=a_metas)
+        # 3. drop what the previous versions left behind
+        for article, _, _ in items:
+            version = article_version(article, chunking)
+            self.chunks.delete(
+                where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
+            )
+        self._bump()
+
+    def remove(self, article_id: str) -> bool:
+        """Delete an article and its chunks; False when it was not stored."""
+        existed = bool(self.articles.get(ids=[article_id], include=[])["ids"])
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+        if existed:
+            self._bump()
+        return existed
+
+    def repair(self) -> int:
+        """Delete chunks not belonging to a committed article version; returns how many."""
+        committed = self.versions()
+        stale: list[str] = []
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for cid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                meta = meta or {}
+                if committed.get(str(meta.get("article_id"))) != meta.get("version"):
+                    stale.append(cid)
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        for i in range(0, len(stale), _PAGE):
+            self.chunks.delete(ids=stale[i : i + _PAGE])
+        if stale:
+            self._bump()
+        return len(stale)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, size on disk and configuration, for `assistant stats`."""
+        size = None
+        if not self.settings.chroma_url:
+            path = self.settings.data_dir / "chroma"
+            with contextlib.suppress(OSError):
+                size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return {
+            "articles": self.count_articles(),
+            "chunks": self.count_chunks(),
+            "store": self.location,
+            "backend": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
+            "size_bytes": size,
+            "embedding_model": self.embedding_model,
+            "revision": self.revision(),
+        }
+
+
+def article_version(article: Article, chunking: str) -> str:
+    """Version of an article's chunks: changes with its text or with how it is chunked."""
+    return hashlib.sha256(f"{article.sha256}/{chunking}".encode()).hexdigest()[:12]
+
+
+def _with_similarity(stored: StoredChunk, similarity: float) -> StoredChunk:
+    return dataclasses.replace(stored, similarity=similarity)
