@@ -74,9 +74,7 @@ class Settings(BaseSettings):
     )
 
     # --- language model ------------------------------------------------------------------
-    llm: Literal["local", "openai", "ollama"] = Field(
-        "local", description="Chat model backend."
-    )
+    llm: Literal["local", "openai", "ollama"] = Field("local", description="Chat model backend.")
     llm_model: str = Field(
         "default",
         description="Local: 'default' (0.5B), 'quality' (1.5B) or a .gguf path. "
@@ -121,9 +119,19 @@ class Settings(BaseSettings):
 
     def settings_hash(self) -> str:
         """Short hash of the settings that change answers (for reports and caches)."""
-        keys = (
-            "embedding_model chunk_size chunk_overlap top_k candidates hybrid per_article_cap "
-            "min_relevance llm llm_model temperature max_tokens"
-        ).split()
+        keys = [
+            "embedding_model",
+            "chunk_size",
+            "chunk_overlap",
+            "top_k",
+            "candidates",
+            "hybrid",
+            "per_article_cap",
+            "min_relevance",
+            "llm",
+            "llm_model",
+            "temperature",
+            "max_tokens",
+        ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

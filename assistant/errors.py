@@ -1,4 +1,4 @@
-"""The assistant's errors. Each carries one clear line for people; only cli.py and ui.py print them."""
+"""The assistant's errors: each carries one clear line; only cli.py and ui.py print them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, capped per article."""
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, per-article caps."""
 
 from __future__ import annotations
 
@@ -13,20 +13,133 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder
-from assistant.store import StoredChunk, Store
+from assistant.store import Store, StoredChunk
 from assistant.types import Hit
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al. 2009)
 
 _WORD = re.compile(r"[\w$%]+(?:[.,'’][\w%]+)*", re.UNICODE)
 STOPWORDS = frozenset(
-    """a an the and or but if of at by for with about against between into through during
-    before after above below to from up down in out on off over under again further then once
-    here there when where why how all any both each few more most other some such no nor not
-    only own same so than too very s t can will just don should now is are was were be been
-    being have has had having do does did doing i me my we our you your he him his she her it
-    its they them their what which who whom this that these those am would could also says said
-    did does""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "against",
+        "between",
+        "into",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "to",
+        "from",
+        "up",
+        "down",
+        "in",
+        "out",
+        "on",
+        "off",
+        "over",
+        "under",
+        "again",
+        "further",
+        "then",
+        "once",
+        "here",
+        "there",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "no",
+        "nor",
+        "not",
+        "only",
+        "own",
+        "same",
+        "so",
+        "than",
+        "too",
+        "very",
+        "s",
+        "t",
+        "can",
+        "will",
+        "just",
+        "don",
+        "should",
+        "now",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "having",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "this",
+        "that",
+        "these",
+        "those",
+        "am",
+        "would",
+        "could",
+        "also",
+        "says",
+        "said",
+        "did",
+        "does",
+    ]
 )
 
 

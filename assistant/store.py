@@ -123,7 +123,7 @@ class Store:
             url = urlparse(settings.chroma_url)
             if url.scheme not in ("http", "https") or not url.hostname:
                 raise StoreError(
-                    f"ASSISTANT_CHROMA_URL={settings.chroma_url!r} is not an http(s)://host:port URL"
+                    f"ASSISTANT_CHROMA_URL={settings.chroma_url!r} is no http(s)://host:port URL"
                 )
             headers = dict(settings.chroma_headers)
             if settings.chroma_token:
@@ -148,7 +148,9 @@ class Store:
             path.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc:
-            raise StoreError(f"cannot open the store at {path} (ASSISTANT_DATA_DIR): {exc}") from exc
+            raise StoreError(
+                f"cannot open the store at {path} (ASSISTANT_DATA_DIR): {exc}"
+            ) from exc
 
     def _collection(self, name: str) -> Collection:
         col = self._client.get_or_create_collection(
@@ -178,7 +180,7 @@ class Store:
     def _bump(self) -> None:
         self.articles.upsert(
             ids=[REVISION_ID],
-            embeddings=[self._unit_vector()],
+            embeddings=np.asarray([self._unit_vector()], dtype=np.float32),
             documents=[""],
             metadatas=[{"rev": uuid.uuid4().hex, "kind": "revision"}],
         )
@@ -315,7 +317,7 @@ class Store:
             i = pos.get(cid)
             if i is None:
                 continue
-            out.append((cid, self._stored(cid, metas[i] or {}, docs[i] or "")))
+            out.append((cid, self._stored(cid, dict(metas[i] or {}), docs[i] or "")))
             if embs is not None:
                 vectors.append(embs[i])
         return out, (np.asarray(vectors, dtype=np.float32) if embs is not None else None)
@@ -437,9 +439,7 @@ class Store:
                         "title": article.title,
                         "source": article.source,
                         "url": article.url,
-                        "published": article.published.isoformat()
-                        if article.published
-                        else None,
+                        "published": article.published.isoformat() if article.published else None,
                         "published_int": _date_int(article.published),
                         "path": article.path,
                         "sha256": article.sha256,
@@ -449,13 +449,17 @@ class Store:
                     }
                 )
             )
-        self.articles.upsert(ids=a_ids, embeddings=a_vecs, documents=a_docs, metadatas=a_metas)
+        self.articles.upsert(
+            ids=a_ids,
+            embeddings=np.asarray(a_vecs, dtype=np.float32),
+            documents=a_docs,
+            metadatas=a_metas,  # type: ignore[arg-type]
+        )
         # 3. drop what the previous versions left behind
         for article, _, _ in items:
             version = article_version(article, chunking)
-            self.chunks.delete(
-                where={"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
-            )
+            where: Any = {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
+            self.chunks.delete(where=where)
         self._bump()
 
     def remove(self, article_id: str) -> bool:
