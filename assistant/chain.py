@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -15,9 +16,9 @@ from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, BusyError, InputError
 from assistant.prompts import Prompts, load_prompts
-from assistant.retrieve import Filters, Retriever
+from assistant.retrieve import Filters, Retriever, pack_hits
 from assistant.store import ArticleInfo, Store, chunking_key
-from assistant.types import Answer, Article, Hit, IngestReport
+from assistant.types import Answer, Article, Chunk, Hit, IngestReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 2000
 INGEST_BATCH_CHUNKS = 256  # chunks embedded per call: large enough to keep the model busy
+INGEST_PAGE_ARTICLES = 500  # articles read from a file, and looked up in the store, at once
 
 History = list[tuple[str, str]]
 
@@ -148,43 +150,26 @@ class Assistant:
     def ingest(self, paths: Iterable[str | Path], *, progress: bool = False) -> IngestReport:
         """Load, chunk, embed and store articles; unchanged articles cost no embedding.
 
+        Files are read as streams and handled INGEST_PAGE_ARTICLES articles at a time, so a
+        JSONL file of any size ingests in bounded memory. Each embedding call takes about
+        INGEST_BATCH_CHUNKS chunks of several articles, and every batch is committed before
+        the next is embedded: an interrupted ingest keeps what it stored, and running it
+        again skips those articles without embedding them again.
+
         Bad files do not stop the ingest: each gives one line in `IngestReport.errors`.
         """
-        from assistant.chunking import chunk_article
-        from assistant.loaders import iter_files, load_file
+        from assistant.loaders import iter_entries
 
         started = time.perf_counter()
         store = self.store
         store.repair()
-        key = chunking_key(self.settings)
-        max_bytes = int(self.settings.max_file_mb * 1_000_000)
-        added: list[str] = []
-        updated: list[str] = []
-        unchanged: list[str] = []
-        errors: list[str] = []
-        n_chunks = 0
-        pending: list[tuple[Article, list[Any]]] = []
-        pending_chunks = 0
-
-        def flush() -> None:
-            nonlocal pending, pending_chunks, n_chunks
-            if not pending:
-                return
-            texts = [c.text for _, chunks in pending for c in chunks]
-            vectors = self.embedder.embed(texts)
-            items = []
-            offset = 0
-            for article, chunks in pending:
-                items.append((article, chunks, vectors[offset : offset + len(chunks)]))
-                offset += len(chunks)
-            store.put(items, key)
-            n_chunks += len(texts)
-            pending, pending_chunks = [], 0
-
-        try:
-            files = list(iter_files(paths))
-        except InputError as exc:
-            return IngestReport(errors=[str(exc)], seconds=time.perf_counter() - started)
+        run = _IngestRun(self, store)
+        files: list[Path] = []
+        for entry in iter_entries(paths):  # a bad path is one error; the other paths still load
+            if isinstance(entry, InputError):
+                run.errors.append(str(entry))
+            else:
+                files.append(entry)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -192,53 +177,20 @@ class Assistant:
             bar = tqdm(total=len(files), unit="file", desc="ingest", leave=False)
         try:
             for path in files:
-                try:
-                    loaded = list(load_file(path, max_bytes=max_bytes))
-                except InputError as exc:
-                    errors.append(str(exc))
-                    loaded = []
-                articles = []
-                for item in loaded:
-                    if isinstance(item, AssistantError):
-                        errors.append(str(item))
-                    else:
-                        articles.append(item)
-                # a JSONL file may hold many articles: check what is stored in pages
-                for i in range(0, len(articles), 500):
-                    page = articles[i : i + 500]
-                    known = store.committed([a.id for a in page])
-                    queued = {a.id for a, _ in pending}
-                    for article in page:
-                        state = known.get(article.id)
-                        if state == (article.sha256, key) and article.id not in queued:
-                            unchanged.append(article.id)
-                            continue
-                        (updated if state or article.id in queued else added).append(article.id)
-                        if article.id in queued:  # the same id twice in one ingest: last wins
-                            flush()
-                            queued = set()
-                        chunks = chunk_article(
-                            article,
-                            size=self.settings.chunk_size,
-                            overlap=self.settings.chunk_overlap,
-                        )
-                        pending.append((article, chunks))
-                        pending_chunks += len(chunks)
-                        if pending_chunks >= INGEST_BATCH_CHUNKS:
-                            flush()
-                            queued = set()
+                run.add_file(path)
                 if bar is not None:
+                    bar.set_postfix(chunks=run.chunks, refresh=False)
                     bar.update(1)
-            flush()
+            run.flush()
         finally:
             if bar is not None:
                 bar.close()
         return IngestReport(
-            added=added,
-            updated=updated,
-            unchanged=unchanged,
-            errors=errors,
-            chunks=n_chunks,
+            added=run.added,
+            updated=run.updated,
+            unchanged=run.unchanged,
+            errors=run.errors,
+            chunks=run.chunks,
             seconds=time.perf_counter() - started,
         )
 
@@ -305,8 +257,10 @@ class Assistant:
 
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        hits = self.retriever.retrieve(
-            state["standalone"], k=state.get("k"), filters=state.get("filters")
+        hits = pack_hits(
+            self.retriever.retrieve(
+                state["standalone"], k=state.get("k"), filters=state.get("filters")
+            )
         )
         timings = dict(state["timings"])
         timings["retrieve_ms"] = (time.perf_counter() - started) * 1000
@@ -502,6 +456,82 @@ class Assistant:
         from assistant.evaluation import run_suite
 
         return run_suite(Path(path), assistant=self, **kwargs)
+
+
+class _IngestRun:
+    """The state of one `Assistant.ingest` call: queued chunks and what was done so far."""
+
+    def __init__(self, assistant: Assistant, store: Store) -> None:
+        self.assistant = assistant
+        self.store = store
+        self.settings = assistant.settings
+        self.key = chunking_key(self.settings)
+        self.max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        self.added: list[str] = []
+        self.updated: list[str] = []
+        self.unchanged: list[str] = []
+        self.errors: list[str] = []
+        self.chunks = 0
+        self.pending: list[tuple[Article, list[Chunk]]] = []
+        self.pending_chunks = 0
+
+    def add_file(self, path: Path) -> None:
+        """Queue the new and changed articles of one file, a page at a time."""
+        from assistant.loaders import load_file
+
+        loaded = load_file(path, max_bytes=self.max_bytes)
+        try:
+            while page := list(itertools.islice(loaded, INGEST_PAGE_ARTICLES)):
+                articles: list[Article] = []
+                for item in page:
+                    if isinstance(item, AssistantError):
+                        self.errors.append(str(item))
+                    else:
+                        articles.append(item)
+                self._add_page(articles)
+        except InputError as exc:  # the whole (rest of the) file is unusable
+            self.errors.append(str(exc))
+
+    def _add_page(self, articles: list[Article]) -> None:
+        from assistant.chunking import chunk_article
+
+        if not articles:
+            return
+        known = self.store.committed([a.id for a in articles])
+        queued = {a.id for a, _ in self.pending}
+        for article in articles:
+            state = known.get(article.id)
+            if state == (article.sha256, self.key) and article.id not in queued:
+                self.unchanged.append(article.id)
+                continue
+            (self.updated if state or article.id in queued else self.added).append(article.id)
+            if article.id in queued:  # the same id twice in one ingest: last wins
+                self.flush()
+                queued = set()
+            chunks = chunk_article(
+                article, size=self.settings.chunk_size, overlap=self.settings.chunk_overlap
+            )
+            self.pending.append((article, chunks))
+            queued.add(article.id)
+            self.pending_chunks += len(chunks)
+            if self.pending_chunks >= INGEST_BATCH_CHUNKS:
+                self.flush()
+                queued = set()
+
+    def flush(self) -> None:
+        """Embed and commit the queued articles."""
+        if not self.pending:
+            return
+        texts = [c.text for _, chunks in self.pending for c in chunks]
+        vectors = self.assistant.embedder.embed(texts)
+        items = []
+        offset = 0
+        for article, chunks in self.pending:
+            items.append((article, chunks, vectors[offset : offset + len(chunks)]))
+            offset += len(chunks)
+        self.store.put(items, self.key)
+        self.chunks += len(texts)
+        self.pending, self.pending_chunks = [], 0
 
 
 def _strip_for_history(answer: str) -> str:

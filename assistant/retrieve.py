@@ -298,31 +298,78 @@ class Retriever:
         # chunks of an article version that is not committed (an ingest died) are invisible
         versions = self.store.versions([s.chunk.article_id for s in found.values()])
         ordered = sorted(ranks, key=lambda c: -ranks[c])
-        per_article: dict[str, int] = {}
-        hits: list[Hit] = []
-        for cid in ordered:
-            stored = found[cid]
-            if versions.get(stored.chunk.article_id) != stored.version:
-                continue
-            count = per_article.get(stored.chunk.article_id, 0)
-            if count >= self.settings.per_article_cap:
-                continue
-            per_article[stored.chunk.article_id] = count + 1
-            hits.append(
-                Hit(
-                    chunk=stored.chunk,
-                    score=ranks[cid],
-                    dense=stored.similarity,
-                    lexical=lexical_scores.get(cid),
-                    title=stored.title,
-                    source=stored.source,
-                    published=stored.published,
-                    url=stored.url,
-                )
+        ranked = [
+            Hit(
+                chunk=found[cid].chunk,
+                score=ranks[cid],
+                dense=found[cid].similarity,
+                lexical=lexical_scores.get(cid),
+                title=found[cid].title,
+                source=found[cid].source,
+                published=found[cid].published,
+                url=found[cid].url,
             )
-            if len(hits) >= k:
-                break
-        return hits
+            for cid in ordered
+            if versions.get(found[cid].chunk.article_id) == found[cid].version
+        ]
+        return cap_per_article(ranked, k, self.settings.per_article_cap)
+
+
+def cap_per_article(ranked: list[Hit], k: int, cap: int) -> list[Hit]:
+    """The best `k` hits, at most `cap` per article while other articles can fill the slots.
+
+    The cap keeps one long article from crowding out the rest; when too few other articles
+    match, the remaining slots go back to the capped article's next-best passages.
+    """
+    chosen: list[Hit] = []
+    skipped: list[Hit] = []
+    per_article: dict[str, int] = {}
+    for hit in ranked:
+        count = per_article.get(hit.chunk.article_id, 0)
+        if count >= cap:
+            skipped.append(hit)
+            continue
+        per_article[hit.chunk.article_id] = count + 1
+        chosen.append(hit)
+        if len(chosen) >= k:
+            return chosen
+    chosen += skipped[: k - len(chosen)]
+    order = {id(h): i for i, h in enumerate(ranked)}
+    return sorted(chosen, key=lambda h: order[id(h)])
+
+
+def pack_hits(hits: list[Hit]) -> list[Hit]:
+    """Merge passages of one article that overlap or touch into a single passage.
+
+    Overlapping chunks would show the model the same sentences twice and split one citation
+    over two numbers; merged, each source is a contiguous span of its article (its offsets
+    still point into the article text). Sources keep the rank of their best passage.
+    """
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.chunk.article_id, []).append(hit)
+    packed: list[Hit] = []
+    for group in groups.values():
+        group = sorted(group, key=lambda h: h.chunk.start)
+        current = group[0]
+        for nxt in group[1:]:
+            a, b = current.chunk, nxt.chunk
+            if b.start <= a.end:
+                text = a.text[: b.start - a.start] + b.text if b.end > a.end else a.text
+                merged = a.model_copy(update={"text": text, "end": max(a.end, b.end)})
+                current = current.model_copy(
+                    update={
+                        "chunk": merged,
+                        "score": max(current.score, nxt.score),
+                        "dense": max(current.dense or 0.0, nxt.dense or 0.0),
+                        "lexical": max(current.lexical or 0.0, nxt.lexical or 0.0) or None,
+                    }
+                )
+            else:
+                packed.append(current)
+                current = nxt
+        packed.append(current)
+    return sorted(packed, key=lambda h: -h.score)
 
 
 def _similar(stored: StoredChunk, sim: float | None) -> StoredChunk:
