@@ -259,7 +259,10 @@ class Assistant:
         started = time.perf_counter()
         hits = pack_hits(
             self.retriever.retrieve(
-                state["standalone"], k=state.get("k"), filters=state.get("filters")
+                state["standalone"],
+                k=state.get("k"),
+                filters=state.get("filters"),
+                as_of=state.get("as_of"),
             )
         )
         timings = dict(state["timings"])

@@ -6,7 +6,7 @@ import dataclasses
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -195,6 +195,7 @@ class Filters:
 
 
 def _date_int(value: date) -> int:
+    """A date as yyyymmdd, the form stored in chunk metadata for range filters."""
     return value.year * 10000 + value.month * 100 + value.day
 
 
@@ -258,15 +259,23 @@ class Retriever:
         self.lexical = LexicalIndex(store)
 
     def retrieve(
-        self, question: str, *, k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        as_of: date | None = None,
     ) -> list[Hit]:
         """The top-k passages for `question`, best first.
 
         Dense and lexical candidates are fused with reciprocal rank fusion; every hit also
-        carries its cosine similarity to the question (used to decide abstention).
+        carries its cosine similarity to the question (used to decide abstention). With
+        `as_of`, articles published after that date are left out (they did not exist when the
+        question was asked); a question about "this week" or "the latest" news also ranks
+        candidates by recency as a third fused signal.
         """
         k = k or self.settings.top_k
-        filters = filters or Filters()
+        filters = time_filters(question, filters or Filters(), as_of)
         n = max(self.settings.candidates, k)
         qvec = self.embedder.embed_query(question)
         dense = self.store.query(qvec, n, filters.where())
@@ -295,6 +304,11 @@ class Retriever:
                 rank += 1
                 if rank >= n:
                     break
+        if asks_for_recent(question):
+            dated = {c: found[c].published for c in ranks if found[c].published}
+            by_date = sorted(dated, key=lambda c: dated[c], reverse=True)  # type: ignore[arg-type,return-value]
+            for rank, cid in enumerate(by_date):
+                ranks[cid] += 1.0 / (RRF_K + rank + 1)
         # chunks of an article version that is not committed (an ingest died) are invisible
         versions = self.store.versions([s.chunk.article_id for s in found.values()])
         ordered = sorted(ranks, key=lambda c: -ranks[c])
@@ -313,6 +327,52 @@ class Retriever:
             if versions.get(found[cid].chunk.article_id) == found[cid].version
         ]
         return cap_per_article(ranked, k, self.settings.per_article_cap)
+
+
+_RECENT = re.compile(
+    r"\b(?:this|last|past|previous) (?:week|weekend|month)\b|\brecent(?:ly)?\b|\blatest\b"
+    r"|\bnewest\b|\bmost recent\b|\btoday\b|\byesterday\b|\bthis year\b|\bas of\b",
+    re.IGNORECASE,
+)
+_AS_OF_MONTH = re.compile(
+    r"\bas of (january|february|march|april|may|june|july|august|september|october|november"
+    r"|december)(?:\s+(\d{4}))?",
+    re.IGNORECASE,
+)
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+
+
+def asks_for_recent(question: str) -> bool:
+    """Does the question ask about recent news ("this week", "the latest", "as of ...")?"""
+    return bool(_RECENT.search(question))
+
+
+def time_filters(question: str, filters: Filters, as_of: date | None) -> Filters:
+    """Narrow `filters` by the question's time: nothing after `as_of` or "as of <Month>"."""
+    until = filters.until
+    if as_of and (until is None or as_of < until):
+        until = as_of
+    month = _AS_OF_MONTH.search(question)
+    if month:
+        year = int(month.group(2)) if month.group(2) else (as_of or date.today()).year
+        index = _MONTHS.index(month.group(1).lower()) + 1
+        end = date(year + (index == 12), index % 12 + 1, 1) - timedelta(days=1)
+        if until is None or end < until:
+            until = end
+    return dataclasses.replace(filters, until=until) if until != filters.until else filters
 
 
 def cap_per_article(ranked: list[Hit], k: int, cap: int) -> list[Hit]:

@@ -1,0 +1,87 @@
+"""Pure parts of retrieval: tokenising, filters, time handling, per-article caps, packing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from assistant.retrieve import (
+    Filters,
+    asks_for_recent,
+    cap_per_article,
+    pack_hits,
+    time_filters,
+    tokenize,
+)
+from assistant.types import Chunk, Hit
+
+TEXT = "Alpha one. Beta two. Gamma three. Delta four. Epsilon five."
+
+
+def _hit(article: str, start: int, end: int, score: float, text: str = TEXT) -> Hit:
+    chunk = Chunk(
+        id=f"{article}#{start}",
+        article_id=article,
+        index=start,
+        text=text[start:end],
+        start=start,
+        end=end,
+    )
+    return Hit(chunk=chunk, score=score, dense=score, title=article)
+
+
+def test_tokenize_drops_stopwords_and_folds_plurals() -> None:
+    assert tokenize("The tariffs on China's exports") == ["tariff", "china", "export"]
+    assert "100%" in tokenize("an additional 100% tariff")
+
+
+def test_filters_build_chroma_where_and_agree_in_python() -> None:
+    f = Filters(sources=("CNN",), since=date(2022, 6, 1), until=date(2022, 6, 30))
+    where = f.where()
+    assert where is not None and len(where["$and"]) == 3
+    assert f.accepts({"source": "CNN", "published_int": 20220615})
+    assert not f.accepts({"source": "CNN", "published_int": 20220701})
+    assert not f.accepts({"source": "BBC", "published_int": 20220615})
+    assert Filters().where() is None
+
+
+def test_recency_intent() -> None:
+    assert asks_for_recent("Which show was green lit this week?")
+    assert asks_for_recent("What is the latest on the tariffs?")
+    assert not asks_for_recent("What tariff did Trump threaten?")
+
+
+def test_as_of_excludes_later_articles_and_keeps_tighter_bounds() -> None:
+    f = time_filters("anything", Filters(), date(2022, 6, 16))
+    assert f.until == date(2022, 6, 16)
+    tighter = Filters(until=date(2022, 6, 1))
+    assert time_filters("anything", tighter, date(2022, 6, 16)).until == date(2022, 6, 1)
+    assert time_filters("anything", Filters(), None) == Filters()
+
+
+def test_as_of_month_in_the_question() -> None:
+    f = time_filters("What was the rate as of October?", Filters(), date(2025, 11, 20))
+    assert f.until == date(2025, 10, 31)
+    f = time_filters("Who led as of December 2021?", Filters(), None)
+    assert f.until == date(2021, 12, 31)
+
+
+def test_cap_per_article_prefers_other_articles_then_refills() -> None:
+    ranked = [_hit("a", 0, 10, 0.9), _hit("a", 11, 20, 0.8), _hit("b", 0, 10, 0.7)]
+    assert [h.chunk.article_id for h in cap_per_article(ranked, 2, 1)] == ["a", "b"]
+    only_a = [_hit("a", 0, 10, 0.9), _hit("a", 11, 20, 0.8), _hit("a", 21, 33, 0.7)]
+    assert len(cap_per_article(only_a, 3, 1)) == 3
+
+
+def test_pack_hits_merges_overlapping_passages_of_one_article() -> None:
+    hits = [_hit("a", 11, 33, 0.5), _hit("a", 0, 20, 0.9), _hit("b", 0, 10, 0.7)]
+    packed = pack_hits(hits)
+    assert [h.chunk.article_id for h in packed] == ["a", "b"]
+    merged = packed[0].chunk
+    assert (merged.start, merged.end) == (0, 33)
+    assert merged.text == TEXT[0:33]
+    assert packed[0].score == 0.9
+
+
+def test_pack_hits_keeps_separate_spans_apart() -> None:
+    packed = pack_hits([_hit("a", 0, 10, 0.9), _hit("a", 21, 33, 0.5)])
+    assert [(h.chunk.start, h.chunk.end) for h in packed] == [(0, 10), (21, 33)]
