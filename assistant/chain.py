@@ -257,14 +257,14 @@ class Assistant:
 
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        hits = pack_hits(
-            self.retriever.retrieve(
-                state["standalone"],
-                k=state.get("k"),
-                filters=state.get("filters"),
-                as_of=state.get("as_of"),
-            )
+        hits = self.retriever.retrieve(
+            state["standalone"],
+            k=state.get("k"),
+            filters=state.get("filters"),
+            as_of=state.get("as_of"),
         )
+        if self.settings.pack_passages:
+            hits = pack_hits(hits)
         timings = dict(state["timings"])
         timings["retrieve_ms"] = (time.perf_counter() - started) * 1000
         best = max((h.dense or 0.0 for h in hits), default=0.0)

@@ -192,8 +192,37 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_exposure(host: str, auth: str | None, *, no_auth: bool = False) -> None:
+    """Refuse to serve the chat beyond this machine without a password.
+
+    Args:
+        host: The address to bind.
+        auth: `Settings.auth` ('user:password' or None).
+        no_auth: The --no-auth flag: serve a non-loopback address without a password anyway.
+
+    Raises:
+        ConfigError: `host` is not a loopback address, no auth is set and `no_auth` is False.
+    """
+    import ipaddress
+
+    from assistant.errors import ConfigError
+
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host.lower() == "localhost"
+    if not loopback and not auth and not no_auth:
+        raise ConfigError(
+            f"refusing to serve on {host} without a password: set ASSISTANT_AUTH=user:password "
+            "(or pass --no-auth on a trusted network)"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the browser chat (Gradio) on http://HOST:PORT."""
+    """Serve the browser chat (Gradio) on http://HOST:PORT.
+
+    A HOST other than 127.0.0.1/localhost needs ASSISTANT_AUTH=user:password (or --no-auth).
+    """
     from assistant.ui import serve
 
     settings = _settings(args)
@@ -201,6 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"host": args.host})
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
+    check_exposure(settings.host, settings.auth, no_auth=args.no_auth)
     if args.ingest:
         from assistant.chain import Assistant
 
@@ -236,6 +266,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.suites:
         raise AssistantError("eval needs at least one SUITE file (or --compare OLD NEW)")
     assistant = _assistant(args)
+    if args.ablate:
+        if len(args.suites) != 1:
+            raise AssistantError("--ablate takes exactly one SUITE")
+        rows = evaluation.run_ablation(
+            Path(args.suites[0]),
+            assistant=assistant,
+            limit=args.limit,
+            progress=sys.stderr.isatty(),
+        )
+        command = "assistant eval " + " ".join(
+            [args.suites[0], *(["--limit", str(args.limit)] if args.limit else [])]
+        )
+        table = evaluation.render_ablation(rows, command=command + f" --ablate {args.ablate}")
+        Path(args.ablate).write_text(table, encoding="utf-8")
+        print(table)
+        return 0
     failures: list[str] = []
     outputs = []
     for suite in args.suites:
@@ -310,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--ingest", nargs="*", metavar="PATH", help="ingest these paths first")
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="allow a non-loopback --host without ASSISTANT_AUTH (trusted networks only)",
+    )
     p = add("eval", cmd_eval)
     p.add_argument("suites", nargs="*", metavar="SUITE")
     p.add_argument("--corpus", help="articles to ingest into a fresh eval store")
@@ -317,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE")
     p.add_argument("--limit", type=int, help="run only the first N cases")
     p.add_argument("--tag", action="append", help="run only cases with this tag")
+    p.add_argument(
+        "--ablate", metavar="OUT.md", help="run each pipeline step switched off; write a table"
+    )
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two report.json")
     return parser
 

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, description="Candidates fetched per retriever.")
     hybrid: bool = Field(True, description="Fuse dense and BM25 results (else dense only).")
     per_article_cap: int = Field(3, ge=1, description="Most passages taken from one article.")
+    date_aware: bool = Field(
+        True,
+        description="Leave out articles published after the question's as_of date and rank by "
+        "recency when a question asks about 'this week' or 'the latest'.",
+    )
+    pack_passages: bool = Field(
+        True, description="Merge overlapping passages of one article into one source."
+    )
     min_relevance: float = Field(
         0.25,
         description="Abstain without asking the model when the best passage's cosine "
@@ -132,6 +140,8 @@ class Settings(BaseSettings):
             "llm_model",
             "temperature",
             "max_tokens",
+            "date_aware",
+            "pack_passages",
         ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

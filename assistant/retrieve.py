@@ -275,7 +275,9 @@ class Retriever:
         candidates by recency as a third fused signal.
         """
         k = k or self.settings.top_k
-        filters = time_filters(question, filters or Filters(), as_of)
+        filters = filters or Filters()
+        if self.settings.date_aware:
+            filters = time_filters(question, filters, as_of)
         n = max(self.settings.candidates, k)
         qvec = self.embedder.embed_query(question)
         dense = self.store.query(qvec, n, filters.where())
@@ -304,7 +306,7 @@ class Retriever:
                 rank += 1
                 if rank >= n:
                     break
-        if asks_for_recent(question):
+        if self.settings.date_aware and asks_for_recent(question):
             dated = {c: found[c].published for c in ranks if found[c].published}
             by_date = sorted(dated, key=lambda c: dated[c], reverse=True)  # type: ignore[arg-type,return-value]
             for rank, cid in enumerate(by_date):
