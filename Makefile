@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 	@$(BIN)/python -m assistant.models fetch default
+	@$(BIN)/assistant ingest seeds
 
 # Debian's Chromium for the browser tests (never a downloaded browser build).
 browser:
@@ -35,7 +36,6 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 run: setup
-	$(BIN)/assistant ingest seeds
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

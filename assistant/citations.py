@@ -210,7 +210,7 @@ _TERMINAL_RE = re.compile(r"[.!?]+$")
 _FORGED_RE = re.compile(
     r"\[\s*\^?((?:[^\]\n]{0,20}?)\d{1,3}[^\]\n]{0,20}?)\s*\]|【\s*([^】\n]{0,40}?)\s*】",
 )
-_SOURCES_TAG_RE = re.compile(r"</?\s*sources\s*>", re.IGNORECASE)
+_SOURCES_TAG_RE = re.compile(r"<\s*/?\s*sources\s*>", re.IGNORECASE)
 
 # --- lexical patterns ----------------------------------------------------------------------
 _ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
@@ -301,7 +301,13 @@ def _neutralise(text: str) -> str:
         inner = m.group(1) if m.group(1) is not None else m.group(2)
         return f"({inner.strip()})"
 
-    return _SOURCES_TAG_RE.sub("(sources)", _FORGED_RE.sub(repl, text))
+    # A marker nested in another ("【[6]】", "[【6】]") survives one pass, so repeat until
+    # stable; every pass that changes the text turns brackets into parentheses, so this ends.
+    while True:
+        defused = _SOURCES_TAG_RE.sub("(sources)", _FORGED_RE.sub(repl, text))
+        if defused == text:
+            return text
+        text = defused
 
 
 # --- markers -------------------------------------------------------------------------------

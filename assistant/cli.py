@@ -164,10 +164,25 @@ def cmd_stats(args: argparse.Namespace) -> int:
     info = _assistant(args).stats()
     if args.json:
         _print_json(info)
-    else:
-        for key, value in info.items():
-            print(f"{key:>16}: {value}")
+        return 0
+    for key, value in info.items():
+        if key == "size_bytes":
+            key, value = "size", _human_size(value)
+        print(f"{key:>16}: {value}")
     return 0
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "unknown (a Chroma server does not report its disk use)"
+    if size < 1000:
+        return f"{size} B"
+    value, unit = float(size), "B"
+    for unit in ("kB", "MB", "GB"):  # noqa: B007 (the unit reached is the one printed)
+        value /= 1000
+        if value < 1000:
+            break
+    return f"{value:.1f} {unit}"
 
 
 def cmd_models(args: argparse.Namespace) -> int:

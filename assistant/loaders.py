@@ -234,8 +234,15 @@ def _walk_dir(root: Path, seen_dirs: set[Path]) -> Iterator[Path | InputError]:
             yield child
 
 
-def _iter_entries(paths: Iterable[str | Path]) -> Iterator[Path | InputError]:
-    """`iter_files`, but problems are yielded instead of raised."""
+def iter_entries(paths: Iterable[str | Path]) -> Iterator[Path | InputError]:
+    """`iter_files`, but each problem is yielded as an `InputError` and the walk goes on.
+
+    Args:
+        paths: Files and directories.
+
+    Yields:
+        Paths of supported files and, in between, one `InputError` per bad path.
+    """
     seen_dirs: set[Path] = set()
     seen_files: set[Path] = set()
     for raw in paths:
@@ -285,7 +292,7 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         InputError: A path does not exist, a directory cannot be listed, or a file named
             explicitly has an unsupported type.
     """
-    for item in _iter_entries(paths):
+    for item in iter_entries(paths):
         if isinstance(item, InputError):
             raise item
         yield item
@@ -585,6 +592,9 @@ def _parse_md(path: Path, raw: str) -> Article:
             where = f" line {mark.line + 2}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or type(exc).__name__
             raise InputError(f"{path}: invalid YAML front matter{where}: {problem}") from exc
+        except (ValueError, RecursionError) as exc:  # "date: 2025-02-30", absurd nesting
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(f"{path}: invalid YAML front matter: {detail}") from exc
         if isinstance(loaded, dict):
             meta = {str(key).lower(): value for key, value in loaded.items()}
         text = text[front.end() :]
@@ -997,7 +1007,7 @@ def load_paths(
         too, since storing it would silently replace the first one.
     """
     first_path: dict[str, str] = {}
-    for item in _iter_entries(paths):
+    for item in iter_entries(paths):
         if isinstance(item, InputError):
             yield item
             continue

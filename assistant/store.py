@@ -8,26 +8,28 @@ and the previous version's chunks are deleted last. A crash at any point therefo
 the old or the new version complete; chunks of an uncommitted version are invisible to queries
 and swept by `repair()`.
 
-A `revision` record changes on every write, so a lexical index built in another process (or
-before another process wrote to a shared Chroma server) knows when it is stale.
+A `revision` record changes before and after every write, so a lexical index built in another
+process (or before another process wrote to a shared Chroma server) knows when it is stale, even
+when the writer was killed half-way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import StoreError
+from assistant.errors import AssistantError, StoreError
 from assistant.types import Article, Chunk
 
 if TYPE_CHECKING:
@@ -36,7 +38,46 @@ if TYPE_CHECKING:
 
 REVISION_ID = "__revision__"
 CHUNKING_VERSION = "s1"  # bump when chunking.py changes what it produces
-_PAGE = 2000
+_PAGE = 2000  # records per read request
+# Records per write request: 512 chunks with 384-dim vectors are about 1-2 MB of JSON for a
+# server, small enough to stay well under proxies' body limits and Chroma's max batch size.
+WRITE_PAGE = 512
+
+_DELETE_PAGE = 100  # articles per delete-by-filter request
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def _server_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn a failing call to a Chroma server into one StoreError line naming the setting.
+
+    Embedded-mode errors pass through unchanged: they are bugs or disk problems whose
+    traceback matters more than a friendly line.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except AssistantError:
+            raise
+        except Exception as exc:
+            store = args[0]
+            url = getattr(getattr(store, "settings", None), "chroma_url", None)
+            if not url:
+                raise
+            raise StoreError(
+                f"Chroma server at {url} (ASSISTANT_CHROMA_URL) failed: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -96,6 +137,8 @@ class Store:
         self.settings = settings
         self.embedding_model = embedding_model
         self._client = self._connect(settings)
+        self._dim: int | None = None
+        self._write_page = _write_page(self._client)
         prefix = settings.collection
         try:
             self.chunks = self._collection(f"{prefix}-chunks")
@@ -137,6 +180,7 @@ class Store:
                     settings=chroma_settings,
                 )
                 client.heartbeat()
+                _set_timeout(client, settings.request_timeout)
             except Exception as exc:
                 raise StoreError(
                     f"Chroma server at {settings.chroma_url} (ASSISTANT_CHROMA_URL) is "
@@ -169,6 +213,7 @@ class Store:
         return col
 
     # --- revision -------------------------------------------------------------------------
+    @_server_errors
     def revision(self) -> str:
         """Token that changes whenever chunks are added or removed (by any process)."""
         got = self.articles.get(ids=[REVISION_ID], include=["metadatas"])
@@ -190,13 +235,14 @@ class Store:
         return [1.0] + [0.0] * (dim - 1)
 
     def _dimension(self) -> int:
-        got = self.chunks.get(limit=1, include=["embeddings"])
-        emb = got.get("embeddings")
-        if emb is not None and len(emb):
-            return len(emb[0])
-        return 384
+        if self._dim is None:
+            got = self.chunks.get(limit=1, include=["embeddings"])
+            emb = got.get("embeddings")
+            self._dim = len(emb[0]) if emb is not None and len(emb) else 384
+        return self._dim
 
     # --- reads ------------------------------------------------------------------------------
+    @_server_errors
     def committed(self, article_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Map article id -> (sha256, chunking key) for the ids that are stored."""
         out: dict[str, tuple[str, str]] = {}
@@ -208,6 +254,7 @@ class Store:
                     out[aid] = (str(meta.get("sha256", "")), str(meta.get("chunking", "")))
         return out
 
+    @_server_errors
     def versions(self, article_ids: Sequence[str] | None = None) -> dict[str, str]:
         """Map article id -> committed version, for the given ids or all articles."""
         out: dict[str, str] = {}
@@ -230,6 +277,7 @@ class Store:
             offset += _PAGE
         return out
 
+    @_server_errors
     def get_article(self, article_id: str) -> Article | None:
         """The stored article, or None."""
         if article_id == REVISION_ID:
@@ -250,6 +298,7 @@ class Store:
             sha256=str(meta.get("sha256", "")),
         )
 
+    @_server_errors
     def list_articles(self) -> list[ArticleInfo]:
         """Every stored article, sorted by newest first then title."""
         infos: list[ArticleInfo] = []
@@ -278,25 +327,37 @@ class Store:
         infos.sort(key=lambda a: (-_date_int(a.published), a.title.lower()))
         return infos
 
+    @_server_errors
     def count_chunks(self) -> int:
         return int(self.chunks.count())
 
+    @_server_errors
     def count_articles(self) -> int:
         return max(0, int(self.articles.count()) - (1 if self.revision() else 0))
 
     def iter_chunks(self, batch: int = _PAGE) -> Iterator[tuple[list[str], list[str]]]:
-        """All committed chunks as pages of (ids, texts), for the lexical index."""
+        """Every stored chunk as pages of (ids, texts), for the lexical index.
+
+        Pages are read one at a time, so memory stays bounded by `batch` texts. Another
+        process writing meanwhile can make a page skip or repeat records; callers read the
+        revision first and read again when it has changed (see `LexicalIndex`).
+        """
         offset = 0
         while True:
-            got = self.chunks.get(include=["documents"], limit=batch, offset=offset)
-            ids = list(got["ids"])
+            ids, texts = self._chunk_page(batch, offset)
             if not ids:
                 break
-            yield ids, [d or "" for d in (got.get("documents") or [])]
+            yield ids, texts
             if len(ids) < batch:
                 break
             offset += batch
 
+    @_server_errors
+    def _chunk_page(self, limit: int, offset: int) -> tuple[list[str], list[str]]:
+        got = self.chunks.get(include=["documents"], limit=limit, offset=offset)
+        return list(got["ids"]), [d or "" for d in (got.get("documents") or [])]
+
+    @_server_errors
     def chunks_by_ids(
         self, ids: Sequence[str], *, with_embeddings: bool = False
     ) -> tuple[list[tuple[str, StoredChunk]], np.ndarray | None]:
@@ -342,16 +403,16 @@ class Store:
             version=str(meta.get("version", "")),
         )
 
+    @_server_errors
     def query(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, StoredChunk]]:
         """Nearest chunks to `vector` as (store id, chunk with cosine similarity)."""
-        total = self.count_chunks()
-        if total == 0:
-            return []
+        # No count() first to cap n_results: Chroma 1.x returns fewer hits (none when empty)
+        # by itself, and count() scans the whole collection, costing more than the query.
         res = self.chunks.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(n, total),
+            n_results=n,
             where=where or None,
             include=["metadatas", "documents", "distances"],
         )
@@ -365,6 +426,7 @@ class Store:
             out.append((cid, _with_similarity(stored, 1.0 - float(dist))))
         return out
 
+    @_server_errors
     def chunk_metas(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Metadata of chunks by store id (for filtering lexical hits)."""
         got = self.chunks.get(ids=list(ids), include=["metadatas"])
@@ -379,6 +441,7 @@ class Store:
         """Chunk ids in the store carry the article version (see module docstring)."""
         return f"{chunk.id}@{version}"
 
+    @_server_errors
     def put(
         self,
         items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
@@ -416,13 +479,19 @@ class Store:
                         }
                     )
                 )
+        page = self._write_page
+        if vecs:
+            self._dim = len(vecs[0])
+        # The revision moves before the chunk ids change as well as after: if this process
+        # dies in between, an index built before still sees that it is stale.
+        self._bump()
         # 1. the new version's chunks (invisible until committed)
-        for i in range(0, len(ids), _PAGE):
+        for i in range(0, len(ids), page):
             self.chunks.upsert(
-                ids=ids[i : i + _PAGE],
-                embeddings=np.asarray(vecs[i : i + _PAGE]).tolist(),
-                documents=docs[i : i + _PAGE],
-                metadatas=metas[i : i + _PAGE],  # type: ignore[arg-type]
+                ids=ids[i : i + page],
+                embeddings=np.asarray(vecs[i : i + page], dtype=np.float32),
+                documents=docs[i : i + page],
+                metadatas=metas[i : i + page],  # type: ignore[arg-type]
             )
         # 2. commit: the article records
         a_ids, a_vecs, a_docs, a_metas = [], [], [], []
@@ -449,28 +518,40 @@ class Store:
                     }
                 )
             )
-        self.articles.upsert(
-            ids=a_ids,
-            embeddings=np.asarray(a_vecs, dtype=np.float32),
-            documents=a_docs,
-            metadatas=a_metas,  # type: ignore[arg-type]
-        )
-        # 3. drop what the previous versions left behind
-        for article, _, _ in items:
-            version = article_version(article, chunking)
-            where: Any = {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
+        for i in range(0, len(a_ids), page):
+            self.articles.upsert(
+                ids=a_ids[i : i + page],
+                embeddings=np.asarray(a_vecs[i : i + page], dtype=np.float32),
+                documents=a_docs[i : i + page],
+                metadatas=a_metas[i : i + page],  # type: ignore[arg-type]
+            )
+        # 3. drop what the previous versions left behind, many articles per request (one
+        # request per article costs a round trip each on a server)
+        stale = [
+            {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
+            for article, version in {
+                a.id: (a, article_version(a, chunking)) for a, _, _ in items
+            }.values()
+        ]
+        for i in range(0, len(stale), _DELETE_PAGE):
+            group = stale[i : i + _DELETE_PAGE]
+            where: Any = group[0] if len(group) == 1 else {"$or": group}
             self.chunks.delete(where=where)
         self._bump()
 
+    @_server_errors
     def remove(self, article_id: str) -> bool:
         """Delete an article and its chunks; False when it was not stored."""
         existed = bool(self.articles.get(ids=[article_id], include=[])["ids"])
+        if existed:
+            self._bump()  # before as well as after the deletes (see put)
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
         if existed:
             self._bump()
         return existed
 
+    @_server_errors
     def repair(self) -> int:
         """Delete chunks not belonging to a committed article version; returns how many."""
         committed = self.versions()
@@ -485,12 +566,15 @@ class Store:
             if len(got["ids"]) < _PAGE:
                 break
             offset += _PAGE
+        if stale:
+            self._bump()  # before as well as after the deletes (see put)
         for i in range(0, len(stale), _PAGE):
             self.chunks.delete(ids=stale[i : i + _PAGE])
         if stale:
             self._bump()
         return len(stale)
 
+    @_server_errors
     def stats(self) -> dict[str, Any]:
         """Counts, size on disk and configuration, for `assistant stats`."""
         size = None
@@ -507,6 +591,28 @@ class Store:
             "embedding_model": self.embedding_model,
             "revision": self.revision(),
         }
+
+
+def _write_page(client: ClientAPI) -> int:
+    """Records per write: WRITE_PAGE, or less when the server accepts smaller batches."""
+    try:
+        limit = int(client.get_max_batch_size())
+    except Exception:  # an older server without the pre-flight endpoint
+        return WRITE_PAGE
+    return min(WRITE_PAGE, limit) if limit > 0 else WRITE_PAGE
+
+
+def _set_timeout(client: ClientAPI, seconds: float) -> None:
+    """Bound every request to the Chroma server (its client waits forever by default).
+
+    chromadb exposes no setting for this, so the httpx session is reached through private
+    attributes; if they move in a later chromadb, requests simply keep no timeout.
+    """
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
 
 def article_version(article: Article, chunking: str) -> str:

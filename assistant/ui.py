@@ -461,11 +461,22 @@ def render_article_list_html(infos: Sequence[ArticleInfo]) -> str:
     )
 
 
-def check_upload(path: Path, max_mb: float) -> str | None:
-    """Why an uploaded file cannot be ingested (one line), or None when it can."""
+def check_upload(path: Path, max_mb: float, roots: Sequence[Path] = ()) -> str | None:
+    """Why an uploaded file cannot be ingested (one line), or None when it can.
+
+    Args:
+        path: The uploaded file.
+        max_mb: The upload limit (ASSISTANT_MAX_UPLOAD_MB).
+        roots: The folders uploads live in (Gradio's upload folder). When given, a path that
+            resolves outside them is refused, so neither a crafted path ("../../etc/x.txt")
+            nor a symbolic link can make the server read other files. Symbolic links are
+            always refused: an upload is never one.
+    """
     if path.suffix.lower() not in UPLOAD_SUFFIXES:
         kinds = ", ".join(UPLOAD_SUFFIXES)
         return f"{path.name}: {path.suffix or 'no extension'} files are not supported ({kinds})"
+    if path.is_symlink() or (roots and not _inside(path, roots)):
+        return f"{path.name}: not a file uploaded through this page"
     try:
         size = path.stat().st_size
     except OSError:
@@ -478,6 +489,14 @@ def check_upload(path: Path, max_mb: float) -> str | None:
     if size == 0:
         return f"{path.name}: the file is empty"
     return None
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return any(resolved.is_relative_to(root.resolve()) for root in roots)
 
 
 def model_choices(settings: Settings) -> list[tuple[str, str]]:
@@ -717,7 +736,9 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "show_error": False,  # errors reach people as one line from AssistantError, not traces
         "css": _CSS,
         "ssr_mode": False,  # no Node server: plain Python serving
-        "max_file_size": f"{settings.max_upload_mb:g}mb",
+        # in bytes: Gradio's "20mb" strings allow no decimals and mean MiB, while
+        # check_upload and the message count decimal MB
+        "max_file_size": int(settings.max_upload_mb * 1_000_000),
         "footer_links": [],
         "quiet": False,
     }
@@ -733,6 +754,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         The Gradio Blocks app; launch it with `launch_options(assistant.settings)`.
     """
     import gradio as gr
+    from gradio.utils import get_upload_folder
 
     settings = assistant.settings
     pool = _Assistants(assistant)
@@ -852,7 +874,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         lines: list[str] = []
         accepted: list[Path] = []
         for p in paths:
-            problem = check_upload(p, upload_limit)
+            problem = check_upload(p, upload_limit, roots=[Path(get_upload_folder())])
             if problem:
                 lines.append(f'<li class="upload-error">✗ {_esc(problem)}</li>')
             else:
