@@ -199,6 +199,21 @@ def _date_int(value: date) -> int:
     return value.year * 10000 + value.month * 100 + value.day
 
 
+def _token_ids(text: str, vocab: dict[str, int], memo: dict[str, tuple[int, ...]]) -> list[int]:
+    """`tokenize(text)` as vocabulary ids, adding new tokens to `vocab`.
+
+    News text repeats a small vocabulary, so each distinct raw word is normalised once
+    (`memo`); the result is the same as tokenising the whole text.
+    """
+    out: list[int] = []
+    for raw in _WORD.findall(text.lower()):
+        got = memo.get(raw)
+        if got is None:
+            got = memo[raw] = tuple(vocab.setdefault(t, len(vocab)) for t in tokenize(raw))
+        out.extend(got)
+    return out
+
+
 class LexicalIndex:
     """BM25 over every chunk in the store, rebuilt when the store's revision changes.
 
@@ -215,22 +230,33 @@ class LexicalIndex:
         self._vocab: dict[str, int] = {}
 
     def _refresh(self) -> None:
+        # The revision is read before the chunks: a write that lands while they are read
+        # changes it again, so the next query rebuilds rather than keep a torn index.
         rev = self._store.revision()
         if rev == self._revision:
             return
         import bm25s
 
         ids: list[str] = []
-        tokens: list[list[str]] = []
+        seen: set[str] = set()
+        # Token ids, not token strings: at 100k chunks the strings alone take ~0.5 GB, while
+        # each id is a pointer to an int the vocabulary already holds.
+        vocab: dict[str, int] = {}
+        memo: dict[str, tuple[int, ...]] = {}
+        corpus: list[list[int]] = []
         for page_ids, texts in self._store.iter_chunks():
-            ids.extend(page_ids)
-            tokens.extend(tokenize(t) for t in texts)
+            for cid, text in zip(page_ids, texts, strict=True):
+                if cid in seen:  # offset paging under concurrent writes can repeat a record
+                    continue
+                seen.add(cid)
+                ids.append(cid)
+                corpus.append(_token_ids(text, vocab, memo))
         bm25 = None
         if ids:
             bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
+            bm25.index((corpus, vocab), show_progress=False)
         self._ids, self._bm25, self._revision = ids, bm25, rev
-        self._vocab = dict(getattr(bm25, "vocab_dict", {}) or {}) if bm25 else {}
+        self._vocab = {t: i for t, i in vocab.items() if t}
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Top `n` chunks for `query` as (store id, BM25 score > 0)."""

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ _PAGE = 2000  # records per read request
 WRITE_PAGE = 512
 
 _DELETE_PAGE = 100  # articles per delete-by-filter request
+# Uncommitted chunks on a server younger than this may belong to an ingest running in another
+# process, so repair() leaves them; a resumed ingest replaces them anyway (same ids).
+REPAIR_GRACE_S = 600.0
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -265,6 +269,12 @@ class Store:
                 for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
                     out[aid] = str((meta or {}).get("version", ""))
             return out
+        return self._all_versions()[0]
+
+    def _all_versions(self) -> tuple[dict[str, str], int]:
+        """Every committed article's version, and how many chunks those versions have."""
+        out: dict[str, str] = {}
+        total = 0
         offset = 0
         while True:
             got = self.articles.get(
@@ -272,10 +282,11 @@ class Store:
             )
             for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
                 out[aid] = str((meta or {}).get("version", ""))
+                total += int((meta or {}).get("chunks", 0) or 0)  # type: ignore[arg-type]
             if len(got["ids"]) < _PAGE:
                 break
             offset += _PAGE
-        return out
+        return out, total
 
     @_server_errors
     def get_article(self, article_id: str) -> Article | None:
@@ -450,6 +461,7 @@ class Store:
         """Store articles with their chunks and chunk vectors, crash-safely."""
         if not items:
             return
+        written = int(time.time())  # lets repair() tell a crashed write from a running one
         ids: list[str] = []
         vecs: list[np.ndarray] = []
         docs: list[str] = []
@@ -465,6 +477,7 @@ class Store:
                         {
                             "article_id": article.id,
                             "version": version,
+                            "written": written,
                             "chunk_id": chunk.id,
                             "index": chunk.index,
                             "start": chunk.start,
@@ -552,16 +565,33 @@ class Store:
         return existed
 
     @_server_errors
-    def repair(self) -> int:
-        """Delete chunks not belonging to a committed article version; returns how many."""
-        committed = self.versions()
+    def repair(self, min_age: float | None = None) -> int:
+        """Delete chunks not belonging to a committed article version; returns how many.
+
+        Args:
+            min_age: Only delete such chunks written at least this many seconds ago. On a
+                server another process may be between writing an article's chunks and
+                committing it, so the default there is REPAIR_GRACE_S; an embedded store has
+                one writer, so the default there is 0.
+        """
+        if min_age is None:
+            min_age = REPAIR_GRACE_S if self.settings.chroma_url else 0.0
+        cutoff = time.time() - min_age
+        committed, expected = self._all_versions()
+        # Chunks are written before their article is committed, so a committed version always
+        # has all its chunks; if the counts agree there is nothing to sweep, and the scan of
+        # every chunk's metadata (seconds at 100k chunks) is skipped.
+        if self.count_chunks() == expected:
+            return 0
         stale: list[str] = []
         offset = 0
         while True:
             got = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
             for cid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
                 meta = meta or {}
-                if committed.get(str(meta.get("article_id"))) != meta.get("version"):
+                if committed.get(str(meta.get("article_id"))) != meta.get("version") and (
+                    float(meta.get("written", 0) or 0) <= cutoff  # type: ignore[arg-type]
+                ):
                     stale.append(cid)
             if len(got["ids"]) < _PAGE:
                 break
