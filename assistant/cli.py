@@ -246,10 +246,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
     check_exposure(settings.host, settings.auth, no_auth=args.no_auth)
-    if args.ingest:
-        from assistant.chain import Assistant
+    from assistant.chain import Assistant
 
-        assistant = Assistant(settings)
+    assistant = Assistant(settings)
+    if args.ingest:
         report = assistant.ingest(args.ingest)
         for line in report.errors:
             print(f"error: {line}", file=sys.stderr)
@@ -258,11 +258,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"{len(report.unchanged)} unchanged",
             file=sys.stderr,
         )
-        serve(assistant)
-    else:
-        from assistant.chain import Assistant
-
-        serve(Assistant(settings))
+    serve(assistant)
     return 0
 
 
