@@ -32,7 +32,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -219,20 +219,25 @@ def _cases_from_jsonl(path: Path) -> list[Case]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise SuiteError(f"{_show(path)}: cannot read suite ({err})") from err
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{_show(path)}:{number}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SuiteError(f"{where}: invalid JSON ({err.msg})") from err
+    for number, where, raw in _json_lines(text, _show(path)):
         case = _parse_case(raw, where)
         _check_unique(case.id, number, lines, where)
         cases.append(case)
     if not cases:
         raise SuiteError(f"{_show(path)}: the suite has no cases")
     return cases
+
+
+def _json_lines(text: str, shown: str) -> Iterator[tuple[int, str, Any]]:
+    """(line number, "file:line", parsed record) for each non-blank line of a JSONL text."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{shown}:{number}"
+        try:
+            yield number, where, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SuiteError(f"{where}: invalid JSON ({err.msg})") from err
 
 
 def _check_unique(case_id: str, line: int, seen: dict[str, int], where: str) -> None:
@@ -462,14 +467,7 @@ def _build_rgb_negative(source: Path) -> tuple[list[Case], list[dict[str, Any]],
     records: list[dict[str, Any]] = []
     seen_text: set[str] = set()
     seen_ids: dict[str, int] = {}
-    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{shown}:{number}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SuiteError(f"{where}: invalid JSON ({err.msg})") from err
+    for number, where, raw in _json_lines(source.read_text(encoding="utf-8"), shown):
         if not isinstance(raw, dict) or "query" not in raw or "negative" not in raw:
             raise SuiteError(f"{where}: an RGB record needs 'query' and 'negative'")
         qid = str(raw.get("id", number))
