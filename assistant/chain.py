@@ -185,12 +185,20 @@ class Assistant:
         finally:
             if bar is not None:
                 bar.close()
+        duplicates: dict[str, list[str]] = {}
+        if self.settings.dedupe and (run.added or run.updated):
+            index = self.retriever.duplicates
+            for aid in dict.fromkeys(run.added + run.updated):
+                others = [o.article_id for o in index.group(aid) if o.article_id != aid]
+                if others:
+                    duplicates[aid] = others
         return IngestReport(
             added=run.added,
             updated=run.updated,
             unchanged=run.unchanged,
             errors=run.errors,
             chunks=run.chunks,
+            duplicates=duplicates,
             seconds=time.perf_counter() - started,
         )
 
@@ -305,18 +313,30 @@ class Assistant:
         return {**state, "raw": raw, "timings": timings}
 
     def _finish(self, state: dict[str, Any]) -> Answer:
-        from assistant.citations import abstention_text, is_abstention, verify_citations
+        from assistant.citations import (
+            abstention_text,
+            is_abstention,
+            parse_markers,
+            says_unanswered,
+            verify_citations,
+        )
+        from assistant.partial import uncovered_parts, uncovered_sentence
 
         started = time.perf_counter()
         hits: list[Hit] = state["hits"]
         raw: str = state.get("raw", "")
         abstained = not state["relevant"] or not raw.strip() or is_abstention(raw)
         text, citations, unsupported = abstention_text(), [], []
+        uncovered: list[str] = []
         if not abstained:
             verified = verify_citations(raw, hits, self.embedder.embed)
             unsupported = list(verified.unsupported)
             if verified.citations:
                 text, citations = verified.text, list(verified.citations)
+                supported = [c.text for c in parse_markers(text) if c.markers]
+                uncovered = uncovered_parts(state["standalone"], supported)
+                if uncovered and not says_unanswered(text):
+                    text = f"{text.rstrip()} {uncovered_sentence(uncovered)}"
             else:
                 # nothing the model said is backed by a passage: do not present it as an answer
                 abstained = True
@@ -335,6 +355,7 @@ class Assistant:
             timings=timings,
             settings_hash=self.settings.settings_hash(),
             unsupported=unsupported,
+            uncovered=uncovered,
         )
 
     @property

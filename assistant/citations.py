@@ -964,6 +964,7 @@ def _citation(n: int, hit: Hit, span: _Span) -> Citation:
         start=chunk.start + span.start,
         end=chunk.start + span.end,
         score=round(span.score, 4),
+        also_in=hit.also_in,
     )
 
 
@@ -1058,6 +1059,11 @@ def is_abstention(text: str) -> bool:
         elif claim.markers and not _is_filler(claim.text):
             substantive = True
     return said and not substantive
+
+
+def says_unanswered(text: str) -> bool:
+    """Whether some sentence of `text` says the articles do not answer (part of) the question."""
+    return any(_abstains(claim.text) for claim in parse_markers(text))
 
 
 def _normalise_apostrophes(text: str) -> str:

@@ -62,6 +62,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "standalone_question": answer.standalone_question,
         "citations": [c.model_dump(mode="json") for c in answer.citations],
         "unsupported": answer.unsupported,
+        "uncovered": answer.uncovered,
         "model": answer.model,
         "timings": {
             k: round(answer.timings.get(k, 0.0), 1)
@@ -87,6 +88,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{len(report.unchanged)} unchanged; {report.chunks} chunks embedded "
             f"in {report.seconds:.1f} s ({rate:.0f} chunks/s)"
         )
+        for aid, others in report.duplicates.items():
+            print(f"near-duplicate: {aid} tells the same story as {', '.join(others)} (grouped)")
     for line in report.errors:
         print(f"error: {line}", file=sys.stderr)
     return 1 if report.errors else 0
@@ -114,6 +117,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
             meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
             print(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
             print(f'    "{c.quote}"')
+            if c.also_in:
+                others = ", ".join(o.source or o.title for o in c.also_in)
+                print(f"    also published by: {others}")
     t = answer.timings
     print(
         f"\n{answer.model} · retrieve {t.get('retrieve_ms', 0):.0f} ms · "

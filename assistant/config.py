@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     pack_passages: bool = Field(
         True, description="Merge overlapping passages of one article into one source."
     )
+    dedupe: bool = Field(
+        True,
+        description="Retrieve one article of each group of near-duplicates (the same story "
+        "from several outlets); its citation lists the others.",
+    )
+    rerank: bool = Field(
+        False,
+        description="Rescore the fused candidates by their best two-sentence window's "
+        "similarity to the question before picking the top_k.",
+    )
     min_relevance: float = Field(
         0.25,
         description="Abstain without asking the model when the best passage's cosine "
@@ -142,6 +152,8 @@ class Settings(BaseSettings):
             "max_tokens",
             "date_aware",
             "pack_passages",
+            "dedupe",
+            "rerank",
         ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

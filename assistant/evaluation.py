@@ -758,6 +758,9 @@ class CaseResult(BaseModel):
         default_factory=list, description="Article id of each retrieved passage, ranked."
     )
     scores: dict[str, float | None] = Field(default_factory=dict)
+    relevance: float | None = Field(
+        None, description="Best cosine similarity of a retrieved passage to the question."
+    )
     timings: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
 
@@ -783,6 +786,11 @@ class EvalReport(BaseModel):
     fail_under: list[str] = Field(default_factory=list)
     ingest: dict[str, Any] = Field(default_factory=dict)
     errors: int = 0
+    min_relevance: float | None = Field(None, description="The relevance gate of the run.")
+    abstention_tradeoff: list[dict[str, float]] = Field(
+        default_factory=list,
+        description="What each higher relevance gate would give (see `abstention_tradeoff`).",
+    )
 
 
 def run_suite(
@@ -864,7 +872,68 @@ def run_suite(
         fail_under=suite.fail_under,
         ingest=ingest_info,
         errors=sum(1 for r in results if r.error),
+        min_relevance=float(runner.settings.min_relevance),
+        abstention_tradeoff=abstention_tradeoff(results, float(runner.settings.min_relevance)),
     )
+
+
+TRADEOFF_STEP = 0.05
+
+
+def abstention_tradeoff(
+    results: Sequence[CaseResult], gate: float, step: float = TRADEOFF_STEP
+) -> list[dict[str, float]]:
+    """Abstention precision/recall at relevance gates from the run's own gate upward.
+
+    A case abstains at gate `t` when it abstained in the run or its best passage's relevance
+    is below `t` (then no model call would have been made). This is exact for every `t` at or
+    above the run's gate, so a run without a gate (`min_relevance` -1) gives the whole curve
+    from one pass over the suite. Each row: `threshold`, `abstention_rate` (recall of
+    abstention on unanswerable cases), `false_abstention_rate` (answerable cases lost),
+    `abstention_precision` and `answer_contains_gold` (answerable cases still answered right).
+    """
+    scored = [r for r in results if not r.error]
+    if not scored or not any(not r.answerable for r in scored):
+        return []
+    top = max((r.relevance or 0.0) for r in scored)
+    start = max(0.0, math.ceil(gate / step - 1e-9) * step) if gate > 0 else 0.0
+    rows: list[dict[str, float]] = []
+    t = start
+    while t <= top + step:
+        flags = [(r, r.abstained or r.relevance is None or r.relevance < t - 1e-9) for r in scored]
+        unans = [a for r, a in flags if not r.answerable]
+        ans = [a for r, a in flags if r.answerable]
+        absts = [not r.answerable for r, a in flags if a]
+        right = [
+            (not a) and r.scores.get("answer_contains_gold") == 1.0
+            for r, a in flags
+            if r.answerable
+        ]
+        rows.append(
+            {
+                "threshold": round(t, 4),
+                "abstention_rate": sum(unans) / len(unans),
+                "false_abstention_rate": sum(ans) / len(ans) if ans else 0.0,
+                "abstention_precision": sum(absts) / len(absts) if absts else 1.0,
+                "answer_contains_gold": sum(right) / len(right) if right else 0.0,
+            }
+        )
+        t = round(t + step, 10)
+    return rows
+
+
+def calibrated_gate(rows: Sequence[Mapping[str, float]]) -> float | None:
+    """The gate of `abstention_tradeoff` rows that best separates the two kinds of case.
+
+    Maximises abstention on unanswerable cases minus abstention on answerable ones (Youden's
+    J); among equals, the lowest gate (it costs the fewest answers).
+    """
+    if not rows:
+        return None
+    best = max(
+        rows, key=lambda r: (r["abstention_rate"] - r["false_abstention_rate"], -r["threshold"])
+    )
+    return float(best["threshold"])
 
 
 def _progress(cases: list[Case], name: str, enabled: bool) -> Any:
@@ -952,6 +1021,9 @@ def _run_case(
         citations=cited,
         retrieved=retrieved,
         scores=scores,
+        relevance=max((h.dense for h in answer.hits if h.dense is not None), default=None)
+        if answer
+        else None,
         timings={k: float(v) for k, v in timings.items()},
         error=error,
     )
@@ -1413,6 +1485,25 @@ def _render_markdown(report: EvalReport) -> str:
             n = sum(1 for c in report.cases if tag in c.tags)
             values = " | ".join(_fmt(k, metrics.get(k)) for k in _TAG_KEYS)
             lines.append(f"| {_md_cell(tag)} | {n} | {values} |")
+    if report.abstention_tradeoff:
+        gate = calibrated_gate(report.abstention_tradeoff)
+        lines += [
+            "",
+            "## Abstention trade-off by relevance gate",
+            "",
+            f"The run's gate (`min_relevance`) was {report.min_relevance}; each row is what a "
+            "higher gate would have given (exact: a case under the gate abstains without a "
+            f"model call). Best separation (abstention minus false abstention) at {gate}.",
+            "",
+            "| gate | abstention | false abstention | abstention precision | contains gold |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in report.abstention_tradeoff:
+            lines.append(
+                f"| {row['threshold']:.2f} | {row['abstention_rate']:.3f} | "
+                f"{row['false_abstention_rate']:.3f} | {row['abstention_precision']:.3f} | "
+                f"{row['answer_contains_gold']:.3f} |"
+            )
     lines += [
         "",
         "## Worst cases",
@@ -1553,6 +1644,26 @@ def _render_html(report: EvalReport) -> str:
     out.append(_figure("Latency", _svg_bars(latency, scale=top, unit=" ms")))
     out.append("</div>")
 
+    if report.abstention_tradeoff:
+        gate = calibrated_gate(report.abstention_tradeoff)
+        out.append(
+            "<h2>Abstention trade-off by relevance gate</h2>"
+            f"<p>The run's gate was {_e(report.min_relevance)}; best separation at {_e(gate)}."
+            "</p><table><tr><th>gate</th><th>abstention</th><th>false abstention</th>"
+            "<th>abstention precision</th><th>contains gold</th></tr>"
+        )
+        for row in report.abstention_tradeoff:
+            cells = "".join(
+                f'<td class="num">{row[k]:.3f}</td>'
+                for k in (
+                    "abstention_rate",
+                    "false_abstention_rate",
+                    "abstention_precision",
+                    "answer_contains_gold",
+                )
+            )
+            out.append(f'<tr><td class="num">{row["threshold"]:.2f}</td>{cells}</tr>')
+        out.append("</table>")
     out.append('<h2>Per metric: distribution over cases</h2><div class="charts">')
     for name in _PER_CASE_METRICS:
         values = [v for c in report.cases if (v := c.scores.get(name)) is not None]

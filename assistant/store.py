@@ -29,9 +29,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant import dedup
 from assistant.config import Settings
 from assistant.errors import AssistantError, StoreError
-from assistant.types import Article, Chunk
+from assistant.types import Article, Chunk, Outlet
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -310,6 +311,38 @@ class Store:
         )
 
     @_server_errors
+    def article_signatures(self) -> dict[str, tuple[Outlet, np.ndarray | None]]:
+        """Every committed article as an Outlet with its MinHash signature (None if absent)."""
+        out: dict[str, tuple[Outlet, np.ndarray | None]] = {}
+        offset = 0
+        while True:
+            got = self.articles.get(
+                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
+            )
+            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                meta = dict(meta or {})
+                sig = meta.get("minhash")
+                out[aid] = (
+                    dedup.outlet_from_meta(aid, meta),
+                    dedup.decode(sig) if isinstance(sig, str) else None,
+                )
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        return out
+
+    @_server_errors
+    def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The stored text of the given articles (those that exist)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(article_ids))
+        for i in range(0, len(ids), _PAGE):
+            got = self.articles.get(ids=ids[i : i + _PAGE], include=["documents"])
+            for aid, doc in zip(got["ids"], got.get("documents") or [], strict=False):
+                out[aid] = doc or ""
+        return out
+
+    @_server_errors
     def list_articles(self) -> list[ArticleInfo]:
         """Every stored article, sorted by newest first then title."""
         infos: list[ArticleInfo] = []
@@ -528,6 +561,7 @@ class Store:
                         "chunking": chunking,
                         "version": article_version(article, chunking),
                         "chunks": len(chunks),
+                        "minhash": dedup.encode(dedup.signature(article.text)),
                     }
                 )
             )

@@ -47,6 +47,16 @@ class Chunk(_Frozen):
     end: int
 
 
+class Outlet(_Frozen):
+    """Another article telling the same story (a near-duplicate, e.g. the same wire report)."""
+
+    article_id: str
+    title: str
+    source: str | None = None
+    url: str | None = None
+    published: date | None = None
+
+
 class Hit(_Frozen):
     """A retrieved chunk with its scores and the metadata of its article."""
 
@@ -58,6 +68,9 @@ class Hit(_Frozen):
     source: str | None = None
     published: date | None = None
     url: str | None = None
+    also_in: list[Outlet] = Field(
+        default_factory=list, description="Near-duplicate articles left out in favour of this one."
+    )
 
 
 class Citation(_Frozen):
@@ -74,6 +87,9 @@ class Citation(_Frozen):
     start: int
     end: int
     score: float = Field(0.0, description="How well the quote supports the cited sentence.")
+    also_in: list[Outlet] = Field(
+        default_factory=list, description="Other outlets that published the same story."
+    )
 
 
 class Answer(_Frozen):
@@ -92,6 +108,10 @@ class Answer(_Frozen):
         default_factory=list,
         description="Answer sentences no retrieved passage supports (kept, but marked).",
     )
+    uncovered: list[str] = Field(
+        default_factory=list,
+        description="Parts of the question the sources do not answer (said in the text).",
+    )
 
 
 class IngestReport(_Frozen):
@@ -102,6 +122,10 @@ class IngestReport(_Frozen):
     unchanged: list[str] = Field(default_factory=list, description="Skipped, already stored.")
     errors: list[str] = Field(default_factory=list, description="One line per rejected input.")
     chunks: int = Field(0, description="Chunks embedded and stored.")
+    duplicates: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="New or changed article id -> the stored articles it near-duplicates.",
+    )
     seconds: float = 0.0
 
     @property

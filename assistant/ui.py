@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError, ConfigError
-from assistant.types import Answer, Article, Citation, Hit
+from assistant.types import Answer, Article, Citation, Hit, Outlet
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -256,7 +256,8 @@ def render_sources_html(answer: Answer | None, turn: int) -> str:
             f'<span class="card-title">{_esc(c.title)}</span></div>'
             f'<div class="card-meta">{_meta_line(c.source, c.published)}'
             f"{' · ' if scores and (c.source or c.published) else ''}{_esc(scores)}</div>"
-            f'<blockquote class="card-quote">“{_esc(c.quote)}”</blockquote></div>'
+            f'<blockquote class="card-quote">“{_esc(c.quote)}”</blockquote>'
+            f"{_also_in_html(c.also_in)}</div>"
         )
     cited = {c.chunk_id for c in answer.citations}
     others = [(i, h) for i, h in enumerate(answer.hits) if h.chunk.id not in cited]
@@ -275,6 +276,24 @@ def render_sources_html(answer: Answer | None, turn: int) -> str:
             f"({len(others)})</summary>{rows}</details>"
         )
     return f'<div class="sources" data-turn="{turn}">{head}{"".join(cards)}{toggle}</div>'
+
+
+def _also_in_html(outlets: Sequence[Outlet]) -> str:
+    """ "Also published by" under a source card, for near-duplicate articles."""
+    if not outlets:
+        return ""
+    names = []
+    for o in outlets:
+        name = _esc(o.source or o.title)
+        when = f" ({o.published.isoformat()})" if o.published else ""
+        url = _safe_url(o.url)
+        link = (
+            f'<a href="{_esc(url)}" target="_blank" rel="noopener noreferrer nofollow">{name}</a>'
+            if url
+            else name
+        )
+        names.append(link + when)
+    return f'<div class="card-also">Also published by: {", ".join(names)}</div>'
 
 
 def _passage_card(index: int, hit: Hit, turn: int) -> str:
@@ -435,7 +454,10 @@ def answer_to_markdown(answer: Answer) -> str:
         if url:
             head += f" <{url}>"
         quote = " ".join(c.quote.split())
-        lines += [head, f"> {quote}", ""]
+        lines += [head, f"> {quote}"]
+        if c.also_in:
+            lines.append("Also published by: " + ", ".join(o.source or o.title for o in c.also_in))
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -612,6 +634,7 @@ _CSS = """
 .card-n { font-weight: 700; color: var(--color-accent, #4f46e5); }
 .card-title { font-weight: 600; }
 .card-meta { font-size: .8em; opacity: .7; margin: .15em 0; }
+.card-also { margin-top: .3em; font-size: .85em; opacity: .8; }
 .card-quote { margin: .3em 0 0 0; padding-left: .6em; border-left: 3px solid #facc15;
   font-size: .9em; }
 .card-snippet { font-size: .85em; opacity: .85; }

@@ -366,6 +366,15 @@ def test_verify_keeps_a_supported_citation(hits: list[Hit]) -> None:
     _assert_located(verified.citations)
 
 
+def test_citation_lists_the_other_outlets_of_its_hit(hits: list[Hit]) -> None:
+    from assistant.types import Outlet
+
+    other = Outlet(article_id="wire-2", title=TITLE, source="Yahoo Finance")
+    first = hits[0].model_copy(update={"also_in": [other]})
+    verified = verify_citations(TARIFF_CLAIM + " [1].", [first, *hits[1:]])
+    assert verified.citations[0].also_in == [other]
+
+
 def test_verify_recites_a_wrong_marker(hits: list[Hit]) -> None:
     verified = verify_citations(TARIFF_CLAIM + " [2].", hits)
     assert verified.text == TARIFF_CLAIM + " [1]."

@@ -880,3 +880,49 @@ def test_render_summary_lists_metrics(tmp_path: Path, settings: Settings) -> Non
     assert "answer_judge" not in summary  # optional metric this run did not produce
     assert re.search(r"answer_contains_gold\s+1\.000\s+1", summary)
     assert "<b>x</b>" in summary  # per-tag table
+
+
+def _tradeoff_case(cid: str, answerable: bool, relevance: float | None, **kw: Any) -> Any:
+    from assistant.evaluation import CaseResult
+
+    scores = {"answer_contains_gold": kw.pop("right", 0.0) if answerable else None}
+    return CaseResult(
+        id=cid,
+        question="q?",
+        answerable=answerable,
+        relevance=relevance,
+        scores=scores,
+        **kw,
+    )
+
+
+def test_abstention_tradeoff_is_exact_above_the_runs_gate() -> None:
+    from assistant.evaluation import abstention_tradeoff, calibrated_gate
+
+    cases = [
+        _tradeoff_case("a1", True, 0.62, right=1.0),
+        _tradeoff_case("a2", True, 0.41, right=1.0),
+        _tradeoff_case("a3", True, 0.33, abstained=True),  # answered nothing at any gate
+        _tradeoff_case("u1", False, 0.38),
+        _tradeoff_case("u2", False, 0.21),
+        _tradeoff_case("u3", False, 0.45, abstained=True),
+    ]
+    rows = abstention_tradeoff(cases, gate=-1.0, step=0.1)
+    by_t = {r["threshold"]: r for r in rows}
+    assert by_t[0.0]["abstention_rate"] == pytest.approx(1 / 3)
+    assert by_t[0.0]["false_abstention_rate"] == pytest.approx(1 / 3)
+    assert by_t[0.4]["abstention_rate"] == 1.0  # u1 and u2 fall under the gate
+    assert by_t[0.4]["false_abstention_rate"] == pytest.approx(1 / 3)
+    assert by_t[0.4]["answer_contains_gold"] == pytest.approx(2 / 3)
+    assert by_t[0.5]["false_abstention_rate"] == pytest.approx(2 / 3)
+    assert by_t[0.5]["abstention_precision"] == pytest.approx(3 / 5)
+    assert calibrated_gate(rows) == 0.4
+    # a run gated at 0.3 says nothing about lower gates
+    assert min(r["threshold"] for r in abstention_tradeoff(cases, gate=0.3, step=0.1)) == 0.3
+
+
+def test_abstention_tradeoff_needs_unanswerable_cases() -> None:
+    from assistant.evaluation import abstention_tradeoff, calibrated_gate
+
+    assert abstention_tradeoff([_tradeoff_case("a", True, 0.5)], gate=0.0) == []
+    assert calibrated_gate([]) is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+
 from assistant.retrieve import (
     Filters,
     asks_for_recent,
@@ -85,3 +87,41 @@ def test_pack_hits_merges_overlapping_passages_of_one_article() -> None:
 def test_pack_hits_keeps_separate_spans_apart() -> None:
     packed = pack_hits([_hit("a", 0, 10, 0.9), _hit("a", 21, 33, 0.5)])
     assert [(h.chunk.start, h.chunk.end) for h in packed] == [(0, 10), (21, 33)]
+
+
+def test_rerank_promotes_the_passage_with_the_best_sentence_window() -> None:
+    from assistant.retrieve import rerank
+
+    texts = {
+        "a": "Markets were calm. Traders waited. Nothing moved.",
+        "b": "Prices rose. The tariff is 100 percent. Talks continue.",
+        "c": "Weather was fine. It rained later.",
+    }
+    ranked = [
+        _hit(aid, 0, len(t), 1.0 - i / 10, text=t) for i, (aid, t) in enumerate(texts.items())
+    ]
+    q = np.array([1.0, 0.0])
+
+    def fake_embed(batch: list[str]) -> np.ndarray:  # fake embedder: "tariff" windows match
+        return np.array([[1.0, 0.0] if "tariff" in t else [0.0, 1.0] for t in batch])
+
+    out = rerank(q, ranked, fake_embed, depth=3, window=2)
+    assert [h.chunk.article_id for h in out] == ["b", "a", "c"]
+    assert out[0].score >= out[1].score > out[2].score
+    assert out[0].dense == ranked[1].dense  # the relevance gate's similarity is untouched
+
+
+def test_rerank_leaves_the_tail_and_tiny_lists_alone() -> None:
+    from assistant.retrieve import rerank
+
+    hits = [_hit(str(i), 0, 5, 1.0 - i / 10) for i in range(4)]
+    calls: list[int] = []
+
+    def fake_embed(batch: list[str]) -> np.ndarray:
+        calls.append(len(batch))
+        return np.zeros((len(batch), 2))
+
+    assert rerank(np.array([1.0, 0.0]), hits[:1], fake_embed) == hits[:1]
+    assert calls == []
+    out = rerank(np.array([1.0, 0.0]), hits, fake_embed, depth=2)
+    assert out[2:] == hits[2:] and len(calls) == 1

@@ -1,0 +1,198 @@
+"""Near-duplicate articles: the same wire story published by several outlets.
+
+Each article gets a MinHash signature (datasketch) of its word 5-shingles when it is stored;
+the signature rides in the article's record (`minhash`), so nothing is recomputed on later
+runs. `DuplicateIndex` puts the signatures of every stored article into a MinHash LSH and joins
+articles whose estimated Jaccard similarity reaches `THRESHOLD` into groups (transitively).
+Retrieval keeps the passages of one article per group, the best-ranked, and its hits and
+citations list the other outlets (`also_in`).
+
+Like the lexical index, the index lives in memory, is derived from the store and is rebuilt
+when the store's revision changes, so every process sharing a Chroma server agrees on groups.
+Articles stored before signatures existed get theirs computed from their text on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assistant.types import Hit, Outlet
+
+if TYPE_CHECKING:
+    from assistant.store import Store
+
+NUM_PERM = 64
+SHINGLE = 5  # words per shingle: long enough that unrelated news rarely shares one
+THRESHOLD = 0.7  # estimated Jaccard similarity of shingle sets that makes two articles one
+SEED = 1
+SCHEME = "affine32"  # datasketch >= 2.0: the hash values are 32-bit
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def shingles(text: str) -> set[bytes]:
+    """The article's lower-cased word `SHINGLE`-grams (the whole text when it is shorter)."""
+    words = _WORD.findall(text.lower())
+    if len(words) < SHINGLE:
+        return {" ".join(words).encode()} if words else set()
+    return {" ".join(words[i : i + SHINGLE]).encode() for i in range(len(words) - SHINGLE + 1)}
+
+
+def signature(text: str) -> np.ndarray:
+    """The MinHash signature of `text` (`NUM_PERM` unsigned 32-bit values)."""
+    from datasketch import MinHash
+
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    mh.update_batch(sorted(shingles(text)))
+    return np.asarray(mh.hashvalues, dtype=np.uint32)
+
+
+def encode(sig: np.ndarray) -> str:
+    """A signature as text, for the article record's metadata."""
+    return base64.b64encode(np.asarray(sig, dtype="<u4").tobytes()).decode("ascii")
+
+
+def decode(text: str) -> np.ndarray | None:
+    """The signature `encode` wrote, or None when `text` is not one."""
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if len(raw) != NUM_PERM * 4:
+        return None
+    return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of the shingle sets behind two signatures."""
+    return float(np.mean(a == b))
+
+
+@dataclass(frozen=True)
+class _Member:
+    outlet: Outlet
+    group: str
+
+
+class DuplicateIndex:
+    """Groups of near-duplicate stored articles, rebuilt when the store's revision changes."""
+
+    def __init__(self, store: Store, threshold: float = THRESHOLD) -> None:
+        self._store = store
+        self._threshold = threshold
+        self._lock = threading.Lock()
+        self._revision: str | None = None
+        self._members: dict[str, _Member] = {}
+        self._groups: dict[str, list[str]] = {}
+
+    def _refresh(self) -> None:
+        rev = self._store.revision()
+        if rev == self._revision:
+            return
+        records = self._store.article_signatures()
+        missing = [aid for aid, (_, sig) in records.items() if sig is None]
+        if missing:  # stored before signatures existed
+            for aid, text in self._store.article_texts(missing).items():
+                records[aid] = (records[aid][0], signature(text))
+        sigs = {aid: sig for aid, (_, sig) in records.items() if sig is not None}
+        parent = {aid: aid for aid in sigs}
+
+        def root(a: str) -> str:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        if len(sigs) > 1:
+            from datasketch import LeanMinHash, MinHashLSH
+
+            lsh = MinHashLSH(threshold=self._threshold, num_perm=NUM_PERM)
+            hashes = {
+                aid: LeanMinHash(seed=SEED, hashvalues=sig, scheme=SCHEME)
+                for aid, sig in sigs.items()
+            }
+            with lsh.insertion_session() as session:
+                for aid, mh in hashes.items():
+                    session.insert(aid, mh, check_duplication=False)
+            for aid, mh in hashes.items():
+                for other in lsh.query(mh):
+                    if other != aid and similarity(sigs[aid], sigs[other]) >= self._threshold:
+                        ra, rb = root(aid), root(other)
+                        if ra != rb:
+                            parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[str, list[str]] = {}
+        for aid in sigs:
+            groups.setdefault(root(aid), []).append(aid)
+        members: dict[str, _Member] = {}
+        by_group: dict[str, list[str]] = {}
+        for ids in groups.values():
+            # the group is named after its first publication (then the smallest id)
+            ids.sort(key=lambda a: (_day(records[a][0].published), a))
+            for aid in ids:
+                members[aid] = _Member(records[aid][0], ids[0])
+            by_group[ids[0]] = ids
+        self._members, self._groups, self._revision = members, by_group, rev
+
+    def group(self, article_id: str) -> list[Outlet]:
+        """Every stored article in `article_id`'s group (itself included), first published first."""
+        with self._lock:
+            self._refresh()
+            member = self._members.get(article_id)
+            if member is None:
+                return []
+            return [self._members[a].outlet for a in self._groups[member.group]]
+
+    def groups(self) -> list[list[Outlet]]:
+        """Every group of two or more articles."""
+        with self._lock:
+            self._refresh()
+            multi = [ids for ids in self._groups.values() if len(ids) > 1]
+            return [[self._members[a].outlet for a in ids] for ids in multi]
+
+    def collapse(self, ranked: Sequence[Hit]) -> list[Hit]:
+        """Keep the hits of the best-ranked article of each group; name the others in `also_in`.
+
+        `ranked` is best first. A group's other articles tell the same story in (nearly) the
+        same words, so their passages would only repeat the kept ones to the model.
+        """
+        with self._lock:
+            self._refresh()
+            members, groups = self._members, self._groups
+        chosen: dict[str, str] = {}  # group -> the article whose hits are kept
+        out: list[Hit] = []
+        for hit in ranked:
+            aid = hit.chunk.article_id
+            member = members.get(aid)
+            if member is None or len(groups[member.group]) == 1:
+                out.append(hit)
+                continue
+            kept = chosen.setdefault(member.group, aid)
+            if kept != aid:
+                continue
+            others = [members[a].outlet for a in groups[member.group] if a != aid]
+            out.append(hit.model_copy(update={"also_in": others}))
+        return out
+
+
+def _day(published: date | None) -> date:
+    return published or date.max
+
+
+def outlet_from_meta(article_id: str, meta: dict[str, Any]) -> Outlet:
+    """An `Outlet` from an article record's metadata."""
+    from assistant.store import _parse_date
+
+    return Outlet(
+        article_id=article_id,
+        title=str(meta.get("title", article_id)),
+        source=meta.get("source"),
+        url=meta.get("url"),
+        published=_parse_date(meta.get("published")),
+    )

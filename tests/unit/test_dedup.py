@@ -1,0 +1,119 @@
+"""Near-duplicate grouping: signatures, the LSH index over a fake store, and collapsing hits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from assistant import dedup
+from assistant.dedup import DuplicateIndex, decode, encode, signature, similarity
+from assistant.types import Chunk, Hit, Outlet
+
+WIRE = (
+    "WASHINGTON (AP) — The Senate passed a bill on Tuesday that would expand health care for "
+    "veterans exposed to toxic burn pits during their military service, sending the measure to "
+    "President Joe Biden, who is expected to sign it. The vote was 86-11. The legislation would "
+    "add 23 illnesses to a list of conditions presumed to be linked to the exposure. Supporters "
+    "said it was the largest expansion of veterans' benefits in decades. The bill had stalled "
+    "last week when Republicans blocked it over a budget dispute, prompting protests outside the "
+    "Capitol by veterans and their families, who slept on the steps for several nights."
+)
+EDITED = WIRE.replace("WASHINGTON (AP) — ", "").replace("86-11", "86 to 11") + " Read more."
+OTHER = (
+    "Apple said on Thursday that its quarterly revenue rose 2% to $83 billion, helped by strong "
+    "sales of the iPhone 13 in China and a rebound in its services business, while it warned "
+    "that supply constraints in the current quarter would cost it up to $8 billion in sales."
+)
+
+
+def test_signature_roundtrip_and_similarity() -> None:
+    a, b, c = signature(WIRE), signature(EDITED), signature(OTHER)
+    assert a.shape == (dedup.NUM_PERM,)
+    assert np.array_equal(decode(encode(a)), a)  # type: ignore[arg-type]
+    assert similarity(a, b) >= dedup.THRESHOLD
+    assert similarity(a, c) < 0.2
+    assert decode("not base64 !") is None
+    assert decode(encode(a)[:-8]) is None
+
+
+def test_short_and_empty_texts_have_signatures() -> None:
+    assert signature("").shape == (dedup.NUM_PERM,)
+    assert similarity(signature("Rain today"), signature("Rain today")) == 1.0
+
+
+class FakeStore:
+    """A stand-in for Store with the three calls DuplicateIndex makes (unit test of wiring)."""
+
+    def __init__(self, articles: dict[str, tuple[str, str, date | None, bool]]) -> None:
+        # id -> (text, source, published, has stored signature)
+        self.articles = articles
+        self.rev = "1"
+        self.text_reads: list[str] = []
+
+    def revision(self) -> str:
+        return self.rev
+
+    def article_signatures(self) -> dict[str, tuple[Outlet, np.ndarray | None]]:
+        return {
+            aid: (
+                Outlet(article_id=aid, title=aid.upper(), source=src, published=pub),
+                signature(text) if stored else None,
+            )
+            for aid, (text, src, pub, stored) in self.articles.items()
+        }
+
+    def article_texts(self, ids: list[str]) -> dict[str, str]:
+        self.text_reads += ids
+        return {aid: self.articles[aid][0] for aid in ids}
+
+
+def _hit(aid: str, score: float) -> Hit:
+    chunk = Chunk(id=f"{aid}#0", article_id=aid, index=0, text="x", start=0, end=1)
+    return Hit(chunk=chunk, score=score, dense=score, title=aid)
+
+
+def _store() -> FakeStore:
+    return FakeStore(
+        {
+            "ap": (WIRE, "AP", date(2022, 8, 2), True),
+            "nbc": (EDITED, "NBC", date(2022, 8, 3), False),  # stored before signatures
+            "apple": (OTHER, "Reuters", date(2022, 7, 28), True),
+        }
+    )
+
+
+def test_index_groups_near_duplicates_and_computes_missing_signatures() -> None:
+    store = _store()
+    index = DuplicateIndex(store)  # type: ignore[arg-type]
+    groups = index.groups()
+    assert [[o.article_id for o in g] for g in groups] == [["ap", "nbc"]]  # first published first
+    assert store.text_reads == ["nbc"]
+    assert [o.source for o in index.group("nbc")] == ["AP", "NBC"]
+    assert [o.article_id for o in index.group("apple")] == ["apple"]
+    assert index.group("missing") == []
+
+
+def test_index_rebuilds_only_when_the_revision_changes() -> None:
+    store = _store()
+    index = DuplicateIndex(store)  # type: ignore[arg-type]
+    index.groups()
+    store.articles["apple2"] = (OTHER + " Shares rose.", "CNBC", None, True)
+    assert len(index.groups()) == 1  # same revision: the cached groups
+    store.rev = "2"
+    assert sorted(len(g) for g in index.groups()) == [2, 2]
+
+
+def test_collapse_keeps_the_best_ranked_outlet_and_names_the_others() -> None:
+    index = DuplicateIndex(_store())  # type: ignore[arg-type]
+    ranked = [_hit("nbc", 0.9), _hit("apple", 0.8), _hit("ap", 0.7), _hit("nbc", 0.6)]
+    out = index.collapse(ranked)
+    assert [h.chunk.article_id for h in out] == ["nbc", "apple", "nbc"]
+    assert [o.source for o in out[0].also_in] == ["AP"]
+    assert out[1].also_in == []
+
+
+def test_collapse_leaves_unknown_articles_alone() -> None:
+    index = DuplicateIndex(FakeStore({}))  # type: ignore[arg-type]
+    ranked = [_hit("a", 1.0), _hit("b", 0.5)]
+    assert index.collapse(ranked) == ranked

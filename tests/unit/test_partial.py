@@ -1,0 +1,71 @@
+"""Partial answers: splitting questions into parts and finding the parts an answer leaves open."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.partial import question_parts, uncovered_parts, uncovered_sentence
+
+TARIFF = "Trump threatened an additional 100% tariff on Chinese goods."
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("What tariff did Trump threaten?", ["What tariff did Trump threaten"]),
+        (
+            "Who won the election, and when will the new president take office?",
+            ["Who won the election", "when will the new president take office"],
+        ),
+        ("How many died? Where did it happen?", ["How many died", "Where did it happen"]),
+        ("What did Alice and Bob sign?", ["What did Alice and Bob sign"]),
+        (
+            "Why did China respond but what did it say?",
+            ["Why did China respond", "what did it say"],
+        ),
+    ],
+)
+def test_question_parts(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts
+
+
+def test_single_part_question_is_never_flagged() -> None:
+    assert uncovered_parts("When did the summit take place?", [TARIFF]) == []
+
+
+def test_missing_date_part_is_flagged() -> None:
+    q = "What tariff did Trump threaten, and when will the APEC summit take place?"
+    assert uncovered_parts(q, [TARIFF]) == ["when will the APEC summit take place"]
+    both = [TARIFF, "The APEC summit takes place on Oct. 31 in South Korea."]
+    assert uncovered_parts(q, both) == []
+
+
+def test_missing_name_and_number_parts_are_flagged() -> None:
+    q = "Who leads the trade talks and what tariff did Trump threaten?"
+    assert uncovered_parts(q, [TARIFF]) == ["Who leads the trade talks"]
+    assert uncovered_parts(q, [TARIFF, "Scott Bessent leads the trade talks."]) == []
+    q2 = "What did Trump threaten and how many rare earth elements does China control?"
+    assert uncovered_parts(q2, [TARIFF]) == ["how many rare earth elements does China control"]
+
+
+def test_part_whose_own_words_are_absent_is_flagged() -> None:
+    q = "What tariff did Trump threaten and why did soybean farmers protest?"
+    assert uncovered_parts(q, [TARIFF]) == ["why did soybean farmers protest"]
+
+
+def test_nothing_supported_is_not_a_partial_answer() -> None:
+    q = "What tariff did Trump threaten and when is the summit?"
+    assert uncovered_parts(q, []) == []
+
+
+def test_all_parts_open_is_left_to_verification() -> None:
+    q = "Who hosts the summit and when is it?"
+    assert uncovered_parts(q, ["prices fell sharply."]) == []
+
+
+def test_uncovered_sentence_quotes_each_part() -> None:
+    text = uncovered_sentence(["when is the summit", "who hosts it?"])
+    assert text == (
+        "The articles do not answer this part of the question: “when is the summit?”; "
+        "“who hosts it?”"
+    )
