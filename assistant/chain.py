@@ -18,7 +18,7 @@ from assistant.errors import AssistantError, BusyError, InputError
 from assistant.prompts import Prompts, load_prompts
 from assistant.retrieve import Filters, Retriever, pack_hits
 from assistant.store import ArticleInfo, Store, chunking_key
-from assistant.types import Answer, Article, Chunk, Hit, IngestReport
+from assistant.types import Answer, Article, Chunk, Citation, Hit, IngestReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -76,6 +76,9 @@ class Assistant:
         self._lock = threading.Lock()
         # questions waiting for or using the model; beyond max_queue callers get BusyError
         self._slots = threading.BoundedSemaphore(settings.max_queue)
+        # Ablation runs only: answers already generated for the same prompt by the same model
+        # at temperature 0 (see `evaluation.run_ablation`), as (raw answer, generate ms).
+        self.replay_cache: dict[str, tuple[str, float]] | None = None
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -109,12 +112,14 @@ class Assistant:
                 "n_threads",
             )
         )
-        return Assistant(
+        derived = Assistant(
             new,
             embedder=self.embedder if same_embedder else None,
             chat_model=self._chat_model if same_llm else None,
             prompts=self.prompts,
         )
+        derived.replay_cache = self.replay_cache  # keyed by model and prompt: safe to share
+        return derived
 
     @property
     def store(self) -> Store:
@@ -305,12 +310,43 @@ class Assistant:
     def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         raw = ""
+        replayed = 0.0
         if state["relevant"]:
             inputs = self._prompt_inputs(state)
-            raw = self._call_llm(lambda: self._generator().invoke(inputs))
+            cache = self.replay_cache
+            key = self._replay_key(inputs) if cache is not None else ""
+            if cache is not None and key in cache:
+                raw, replayed = cache[key]
+            else:
+                raw = self._call_llm(lambda: self._generator().invoke(inputs))
+                if cache is not None:
+                    cache[key] = (raw, (time.perf_counter() - started) * 1000)
         timings = dict(state["timings"])
-        timings["generate_ms"] = (time.perf_counter() - started) * 1000
-        return {**state, "raw": raw, "timings": timings}
+        timings["generate_ms"] = replayed or (time.perf_counter() - started) * 1000
+        if replayed:
+            timings["generate_replayed"] = 1.0
+        return {**state, "raw": raw, "timings": timings, "replayed_ms": replayed}
+
+    def _replay_key(self, inputs: dict[str, Any]) -> str:
+        """What makes a generation deterministic: model, decoding settings, prompts, inputs."""
+        import hashlib
+        import json
+
+        s = self.settings
+        blob = json.dumps(
+            [
+                self.model_name,
+                s.temperature,
+                s.max_tokens,
+                s.n_ctx,
+                self.prompts.system,
+                self.prompts.answer,
+                inputs,
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
 
     def _finish(self, state: dict[str, Any]) -> Answer:
         from assistant.citations import (
@@ -318,6 +354,7 @@ class Assistant:
             is_abstention,
             parse_markers,
             says_unanswered,
+            unverified_citations,
             verify_citations,
         )
         from assistant.partial import uncovered_parts, uncovered_sentence
@@ -326,9 +363,13 @@ class Assistant:
         hits: list[Hit] = state["hits"]
         raw: str = state.get("raw", "")
         abstained = not state["relevant"] or not raw.strip() or is_abstention(raw)
-        text, citations, unsupported = abstention_text(), [], []
+        text, unsupported = abstention_text(), []
+        citations: list[Citation] = []
         uncovered: list[str] = []
-        if not abstained:
+        if not abstained and not self.settings.verify:
+            # unchecked: the model's answer and markers as they are (ablation only)
+            text, citations = unverified_citations(raw, hits)
+        elif not abstained:
             verified = verify_citations(raw, hits, self.embedder.embed)
             unsupported = list(verified.unsupported)
             if verified.citations:
@@ -343,7 +384,9 @@ class Assistant:
                 unsupported = unsupported or [raw.strip()]
         timings = dict(state["timings"])
         timings["verify_ms"] = (time.perf_counter() - started) * 1000
-        timings["total_ms"] = (time.perf_counter() - state["started"]) * 1000
+        timings["total_ms"] = (time.perf_counter() - state["started"]) * 1000 + state.get(
+            "replayed_ms", 0.0
+        )
         return Answer(
             question=state["question"],
             text=text,

@@ -1061,6 +1061,26 @@ def is_abstention(text: str) -> bool:
     return said and not substantive
 
 
+def unverified_citations(answer_text: str, hits: Sequence[Hit]) -> tuple[str, list[Citation]]:
+    """The model's own markers as citations, unchecked: each cites its whole passage.
+
+    Only for measuring what verification adds (`Settings.verify` off); markers are renumbered
+    1..m in order of first appearance and numbers beyond the sources are dropped.
+    """
+    claims = parse_markers(answer_text, max_n=len(hits))
+    order: dict[int, int] = {}
+    parts: list[str] = []
+    for claim in claims:
+        numbers = [order.setdefault(n, len(order) + 1) for n in claim.markers]
+        parts.append(_with_markers(claim.text, list(_dedupe(numbers))))
+    citations = []
+    for n_model, n in order.items():
+        hit = hits[n_model - 1]
+        span = _Span(index=n_model - 1, start=0, end=len(hit.chunk.text), score=0.0)
+        citations.append(_citation(n, hit, span))
+    return _tidy(" ".join(p for p in parts if p.strip())), citations
+
+
 def says_unanswered(text: str) -> bool:
     """Whether some sentence of `text` says the articles do not answer (part of) the question."""
     return any(_abstains(claim.text) for claim in parse_markers(text))

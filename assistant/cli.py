@@ -286,11 +286,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.ablate:
         if len(args.suites) != 1:
             raise AssistantError("--ablate takes exactly one SUITE")
+        variants = evaluation.ABLATIONS
+        if args.variant:
+            unknown = [v for v in args.variant if v not in variants]
+            if unknown:
+                raise AssistantError(
+                    f"--variant {unknown[0]!r} is not an ablation "
+                    f"(choose from: {', '.join(variants)})"
+                )
+            variants = {k: v for k, v in variants.items() if k in args.variant}
         rows = evaluation.run_ablation(
             Path(args.suites[0]),
             assistant=assistant,
+            variants=variants,
             limit=args.limit,
             progress=sys.stderr.isatty(),
+            report_dir=Path(args.report) if args.report else None,
         )
         command = "assistant eval " + " ".join(
             [args.suites[0], *(["--limit", str(args.limit)] if args.limit else [])]
@@ -387,6 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", action="append", help="run only cases with this tag")
     p.add_argument(
         "--ablate", metavar="OUT.md", help="run each pipeline step switched off; write a table"
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help="with --ablate: run only this variant (repeatable; 'default' first)",
     )
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two report.json")
     return parser

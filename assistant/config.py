@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         description="Rescore the fused candidates by their best two-sentence window's "
         "similarity to the question before picking the top_k.",
     )
+    verify: bool = Field(
+        True,
+        description="Check every citation's quote against its sentence (drop, mark or "
+        "re-cite what fails); off shows the model's markers as they are (for ablations).",
+    )
     min_relevance: float = Field(
         0.25,
         description="Abstain without asking the model when the best passage's cosine "
@@ -154,6 +159,7 @@ class Settings(BaseSettings):
             "pack_passages",
             "dedupe",
             "rerank",
+            "verify",
         ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -28,7 +28,8 @@ def test_render_ablation_has_one_row_per_variant_and_every_metric() -> None:
     table = render_ablation(
         [("default", _report(0.5, 120)), ("dense only", _report(0.25, 60))], command="x"
     )
-    lines = [line for line in table.splitlines() if line.startswith("| ")]
+    first_table = table.split("\n\n")[2]
+    lines = [line for line in first_table.splitlines() if line.startswith("| ")]
     assert len(lines) == 4  # header, separator, 2 rows
     assert all(m in lines[0] for m in ABLATION_METRICS)
     assert "| default |" in table and "| dense only |" in table
