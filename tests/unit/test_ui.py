@@ -378,6 +378,30 @@ def test_sources_panel_has_a_card_per_citation_and_uncited_passages_behind_a_tog
     assert HOSTILE_TITLE in text
 
 
+def test_source_card_lists_the_other_outlets_of_a_wire_story() -> None:
+    from assistant.types import Outlet
+
+    outlets = [
+        Outlet(article_id="w2", title="t", source="Yahoo <b>Finance</b>", url="https://y.com/a"),
+        Outlet(
+            article_id="w3",
+            title="Wire copy",
+            url="javascript:alert(1)",
+            published=date(2025, 10, 25),
+        ),
+    ]
+    base = tariff_answer()
+    answer = base.model_copy(
+        update={"citations": [base.citations[0].model_copy(update={"also_in": outlets})]}
+    )
+    out = ui.render_sources_html(answer, turn=1)
+    assert "Also published by: Yahoo <b>Finance</b>, Wire copy (2025-10-25)" in _text(out)
+    assert '<a href="https://y.com/a"' in out and "javascript:" not in out
+    _assert_inert(out)
+    md = ui.answer_to_markdown(answer)
+    assert "Also published by: Yahoo <b>Finance</b>, Wire copy" in md
+
+
 def test_sources_panel_for_an_abstention_offers_only_the_passages() -> None:
     out = ui.render_sources_html(abstained_answer(), turn=0)
     assert "source-card" not in out
