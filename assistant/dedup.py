@@ -156,11 +156,12 @@ class DuplicateIndex:
             multi = [ids for ids in self._groups.values() if len(ids) > 1]
             return [[self._members[a].outlet for a in ids] for ids in multi]
 
-    def collapse(self, ranked: Sequence[Hit]) -> list[Hit]:
+    def collapse(self, ranked: Sequence[Hit], *, until: date | None = None) -> list[Hit]:
         """Keep the hits of the best-ranked article of each group; name the others in `also_in`.
 
         `ranked` is best first. A group's other articles tell the same story in (nearly) the
-        same words, so their passages would only repeat the kept ones to the model.
+        same words, so their passages would only repeat the kept ones to the model. Outlets
+        published after `until` (the question's as-of date) are not named.
         """
         with self._lock:
             self._refresh()
@@ -176,9 +177,17 @@ class DuplicateIndex:
             kept = chosen.setdefault(member.group, aid)
             if kept != aid:
                 continue
-            others = [members[a].outlet for a in groups[member.group] if a != aid]
+            others = [
+                members[a].outlet
+                for a in groups[member.group]
+                if a != aid and not _after(members[a].outlet.published, until)
+            ]
             out.append(hit.model_copy(update={"also_in": others}))
         return out
+
+
+def _after(published: date | None, until: date | None) -> bool:
+    return published is not None and until is not None and published > until
 
 
 def _day(published: date | None) -> date:

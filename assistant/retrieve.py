@@ -360,7 +360,7 @@ class Retriever:
             if versions.get(found[cid].chunk.article_id) == found[cid].version
         ]
         if self.settings.dedupe:
-            ranked = self.duplicates.collapse(ranked)
+            ranked = self.duplicates.collapse(ranked, until=filters.until)
         if self.settings.rerank:
             ranked = rerank(qvec, ranked, self.embedder.embed)
         return cap_per_article(ranked, k, self.settings.per_article_cap)

@@ -113,6 +113,13 @@ def test_collapse_keeps_the_best_ranked_outlet_and_names_the_others() -> None:
     assert out[1].also_in == []
 
 
+def test_collapse_does_not_name_outlets_published_after_the_as_of_date() -> None:
+    index = DuplicateIndex(_store())  # type: ignore[arg-type]
+    out = index.collapse([_hit("ap", 0.9)], until=date(2022, 8, 2))
+    assert out[0].also_in == []
+    assert len(index.collapse([_hit("ap", 0.9)], until=date(2022, 8, 3))[0].also_in) == 1
+
+
 def test_collapse_leaves_unknown_articles_alone() -> None:
     index = DuplicateIndex(FakeStore({}))  # type: ignore[arg-type]
     ranked = [_hit("a", 1.0), _hit("b", 0.5)]
