@@ -16,7 +16,7 @@ from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, BusyError, InputError
 from assistant.prompts import Prompts, load_prompts
-from assistant.retrieve import Filters, Retriever, pack_hits
+from assistant.retrieve import Filters, Retriever, fit_budget, pack_hits
 from assistant.store import ArticleInfo, Store, chunking_key
 from assistant.types import Answer, Article, Chunk, Citation, Hit, IngestReport
 
@@ -278,6 +278,7 @@ class Assistant:
         )
         if self.settings.pack_passages:
             hits = pack_hits(hits)
+        hits = fit_budget(hits, self.settings.n_ctx, self.settings.max_tokens)
         timings = dict(state["timings"])
         timings["retrieve_ms"] = (time.perf_counter() - started) * 1000
         best = max((h.dense or 0.0 for h in hits), default=0.0)

@@ -511,5 +511,32 @@ def pack_hits(hits: list[Hit]) -> list[Hit]:
     return sorted(packed, key=lambda h: -h.score)
 
 
+CHARS_PER_TOKEN = 3.0  # conservative for English news with numbers and names (~4 on average)
+PROMPT_OVERHEAD_TOKENS = 400  # system prompt, instructions, question, source headers
+
+
+def fit_budget(hits: list[Hit], n_ctx: int, max_tokens: int) -> list[Hit]:
+    """The best-ranked hits whose passages fit the model's context with room for the answer.
+
+    The number of sources adapts to their length: at least one always goes in (cut to the
+    budget if it alone is too long, keeping its offsets true to the article).
+    """
+    budget = int((n_ctx - max_tokens - PROMPT_OVERHEAD_TOKENS) * CHARS_PER_TOKEN)
+    kept: list[Hit] = []
+    used = 0
+    for hit in hits:
+        size = len(hit.chunk.text) + len(hit.title) + 40
+        if used + size > budget:
+            if not kept and budget > 0:
+                chunk = hit.chunk
+                text = chunk.text[: max(0, budget - len(hit.title) - 40)]
+                cut = chunk.model_copy(update={"text": text, "end": chunk.start + len(text)})
+                kept.append(hit.model_copy(update={"chunk": cut}))
+            break
+        kept.append(hit)
+        used += size
+    return kept
+
+
 def _similar(stored: StoredChunk, sim: float | None) -> StoredChunk:
     return dataclasses.replace(stored, similarity=sim)

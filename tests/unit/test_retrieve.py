@@ -125,3 +125,16 @@ def test_rerank_leaves_the_tail_and_tiny_lists_alone() -> None:
     assert calls == []
     out = rerank(np.array([1.0, 0.0]), hits, fake_embed, depth=2)
     assert out[2:] == hits[2:] and len(calls) == 1
+
+
+def test_fit_budget_keeps_the_best_hits_that_fit_the_context() -> None:
+    from assistant.retrieve import fit_budget
+
+    long_text = "word " * 400  # 2,000 characters
+    hits = [_hit(str(i), 0, len(long_text), 1.0 - i / 10, text=long_text) for i in range(5)]
+    assert fit_budget(hits, n_ctx=4096, max_tokens=200) == hits  # 10k chars fit in ~10k
+    few = fit_budget(hits, n_ctx=1600, max_tokens=200)  # (1600-200-400)*3 = 3,000 chars
+    assert few == hits[:1]
+    tiny = fit_budget(hits, n_ctx=1000, max_tokens=200)  # 1,200 chars: the first, cut
+    assert len(tiny) == 1 and len(tiny[0].chunk.text) == 1200 - len(tiny[0].title) - 40
+    assert tiny[0].chunk.end - tiny[0].chunk.start == len(tiny[0].chunk.text)
