@@ -288,6 +288,14 @@ class Retriever:
         self.embedder = embedder
         self.lexical = LexicalIndex(store)
         self.duplicates = DuplicateIndex(store)
+        self._newest: tuple[str, date | None] | None = None
+
+    def newest_published(self) -> date | None:
+        """The newest stored article's publication date (cached per store revision)."""
+        rev = self.store.revision()
+        if self._newest is None or self._newest[0] != rev:
+            self._newest = (rev, self.store.newest_published())
+        return self._newest[1]
 
     def retrieve(
         self,
@@ -308,7 +316,8 @@ class Retriever:
         k = k or self.settings.top_k
         filters = filters or Filters()
         if self.settings.date_aware:
-            filters = time_filters(question, filters, as_of)
+            newest = self.newest_published() if as_of is None and period_days(question) else None
+            filters = time_filters(question, filters, as_of, newest)
         n = max(self.settings.candidates, k)
         qvec = self.embedder.embed_query(question)
         dense = self.store.query(qvec, n, filters.where())
@@ -397,9 +406,38 @@ def asks_for_recent(question: str) -> bool:
     return bool(_RECENT.search(question))
 
 
-def time_filters(question: str, filters: Filters, as_of: date | None) -> Filters:
-    """Narrow `filters` by the question's time: nothing after `as_of` or "as of <Month>"."""
+# Relative periods and how many days before the reference date they reach back. News about
+# "this week" is at most 7 days old on the day the question is asked; "last week" reaches into
+# the calendar week before; "recently" in news usage means within about a month.
+_PERIODS: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"\b(?:today|tonight)\b", re.IGNORECASE), 1),
+    (re.compile(r"\byesterday\b", re.IGNORECASE), 2),
+    (re.compile(r"\b(?:this|past) (?:week|weekend)\b|\bpast (?:few|several) days\b", re.I), 7),
+    (re.compile(r"\blast (?:week|weekend)\b", re.IGNORECASE), 14),
+    (re.compile(r"\b(?:this|past) month\b|\brecent(?:ly)?\b", re.IGNORECASE), 31),
+    (re.compile(r"\blast month\b", re.IGNORECASE), 62),
+)
+_THIS_YEAR = re.compile(r"\bthis year\b", re.IGNORECASE)
+
+
+def period_days(question: str) -> int | None:
+    """How far back a question's relative period reaches ("this week": 7), or None."""
+    found = [days for pattern, days in _PERIODS if pattern.search(question)]
+    return max(found) if found else None
+
+
+def time_filters(
+    question: str, filters: Filters, as_of: date | None, newest: date | None = None
+) -> Filters:
+    """Narrow `filters` by the question's time.
+
+    Nothing published after `as_of` or after the month of "as of <Month>"; and a relative
+    period ("this week", "yesterday", "recently", "this year") becomes a date window ending at
+    the reference date: `as_of` when given, else `newest` (the newest stored article's date,
+    so an archive is read as of its own last day). A period with no reference is left alone.
+    """
     until = filters.until
+    since = filters.since
     if as_of and (until is None or as_of < until):
         until = as_of
     month = _AS_OF_MONTH.search(question)
@@ -409,7 +447,17 @@ def time_filters(question: str, filters: Filters, as_of: date | None) -> Filters
         end = date(year + (index == 12), index % 12 + 1, 1) - timedelta(days=1)
         if until is None or end < until:
             until = end
-    return dataclasses.replace(filters, until=until) if until != filters.until else filters
+    reference = as_of or newest
+    if reference is not None and not month:
+        days = period_days(question)
+        start = reference - timedelta(days=days) if days is not None else None
+        if start is None and _THIS_YEAR.search(question):
+            start = date(reference.year, 1, 1)
+        if start is not None and (since is None or start > since):
+            since = start
+    if (since, until) == (filters.since, filters.until):
+        return filters
+    return dataclasses.replace(filters, since=since, until=until)
 
 
 def rerank(

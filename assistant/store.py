@@ -332,6 +332,24 @@ class Store:
         return out
 
     @_server_errors
+    def newest_published(self) -> date | None:
+        """The latest publication date among stored articles (None when none has a date)."""
+        newest = 0
+        offset = 0
+        while True:
+            got = self.articles.get(
+                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
+            )
+            for meta in got.get("metadatas") or []:
+                newest = max(newest, int((meta or {}).get("published_int", 0) or 0))  # type: ignore[arg-type]
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
+        if not newest:
+            return None
+        return date(newest // 10000, newest // 100 % 100, newest % 100)
+
+    @_server_errors
     def article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
         """The stored text of the given articles (those that exist)."""
         out: dict[str, str] = {}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
+import pytest
 
 from assistant.retrieve import (
     Filters,
     asks_for_recent,
     cap_per_article,
     pack_hits,
+    period_days,
     time_filters,
     tokenize,
 )
@@ -65,6 +67,37 @@ def test_as_of_month_in_the_question() -> None:
     assert f.until == date(2025, 10, 31)
     f = time_filters("Who led as of December 2021?", Filters(), None)
     assert f.until == date(2021, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("Which show was green lit this week?", 7),
+        ("Who won the vote yesterday?", 2),
+        ("What did the Fed decide today?", 1),
+        ("What happened last week in Congress?", 14),
+        ("Which film recently broke a record?", 31),
+        ("What tariff did Trump threaten?", None),
+        ("Who is the weekly columnist?", None),
+    ],
+)
+def test_relative_periods(question: str, days: int | None) -> None:
+    assert period_days(question) == days
+    f = time_filters(question, Filters(), date(2022, 6, 16))
+    assert f.until == date(2022, 6, 16)
+    assert f.since == (date(2022, 6, 16) - timedelta(days=days) if days else None)
+
+
+def test_period_reads_against_the_newest_article_without_as_of() -> None:
+    q = "Which show was green lit this week?"
+    assert time_filters(q, Filters(), None, newest=date(2025, 10, 24)) == Filters(
+        since=date(2025, 10, 17)
+    )
+    assert time_filters(q, Filters(), None) == Filters()  # no reference: no window
+    f = time_filters("What rose this year?", Filters(), date(2022, 6, 16))
+    assert f.since == date(2022, 1, 1)
+    narrower = Filters(since=date(2022, 6, 14))
+    assert time_filters(q, narrower, date(2022, 6, 16)).since == date(2022, 6, 14)
 
 
 def test_cap_per_article_prefers_other_articles_then_refills() -> None:
