@@ -110,6 +110,8 @@ class Assistant:
                 "max_tokens",
                 "n_ctx",
                 "n_threads",
+                "request_timeout",
+                "max_retries",
             )
         )
         derived = Assistant(

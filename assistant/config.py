@@ -116,7 +116,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(200, ge=16, description="Most tokens in one answer.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
     n_threads: int | None = Field(None, description="CPU threads for llama.cpp (None: all).")
-    request_timeout: float = Field(120.0, gt=0, description="Seconds before an LLM call fails.")
+    request_timeout: float = Field(
+        120.0, gt=0, description="Seconds before a request to an LLM or Chroma server fails."
+    )
     max_retries: int = Field(2, ge=0, description="Retries of a failed LLM server call.")
     max_queue: int = Field(8, ge=1, description="Questions waiting for the model before 'busy'.")
 

@@ -266,6 +266,11 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             api_key=SecretStr(settings.openai_api_key or "not-needed"),
             temperature=settings.temperature,
             max_completion_tokens=settings.max_tokens,  # the field's alias; sent as such
+            # llama_cpp.server and other OpenAI-compatible servers only know the older
+            # `max_tokens` and ignore `max_completion_tokens`; OpenAI itself refuses both at once
+            extra_body=None
+            if _is_openai(settings.openai_base_url)
+            else {"max_tokens": settings.max_tokens},
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
         )
@@ -402,3 +407,11 @@ def _first_line(exc: BaseException) -> str:
 def _caused(error: ModelError, cause: Exception) -> ModelError:
     error.__cause__ = cause
     return error
+
+
+def _is_openai(base_url: str) -> bool:
+    """Whether `base_url` is OpenAI's own API (not a compatible server)."""
+    from urllib.parse import urlparse
+
+    host = (urlparse(base_url).hostname or "").lower()
+    return host == "api.openai.com" or host.endswith(".openai.azure.com")

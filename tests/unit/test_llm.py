@@ -300,7 +300,12 @@ def test_openai_backend_is_configured_from_settings() -> None:
     assert model.openai_api_key.get_secret_value() == "not-needed"
     assert (model.temperature, model.max_tokens) == (0.2, 123)
     assert (model.request_timeout, model.max_retries) == (9.0, 1)
+    assert model.extra_body == {"max_tokens": 123}  # llama_cpp.server ignores the new name
     assert describe_model(settings) == "qwen (openai)"
+    real = make_chat_model(
+        settings.model_copy(update={"openai_base_url": "https://api.openai.com/v1"})
+    )
+    assert real.extra_body is None  # type: ignore[union-attr]
 
 
 def test_openai_api_key_is_passed_through() -> None:
