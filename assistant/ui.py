@@ -180,6 +180,14 @@ def _mark_unsupported(escaped: str, unsupported: Sequence[str]) -> str:
 def abstention_reason(answer: Answer, min_relevance: float | None = None) -> str:
     """Why the assistant gave no answer, in one sentence for people."""
     if not answer.hits:
+        from assistant.retrieve import period_days
+
+        days = period_days(answer.standalone_question or answer.question)
+        if days:
+            return (
+                f"No stored article from the period this question asks about (the {days} days "
+                "up to its date, or up to the newest article) matches it."
+            )
         return "No stored article matches this question."
     best = max((h.dense for h in answer.hits if h.dense is not None), default=None)
     if min_relevance is not None and best is not None and best < min_relevance:
