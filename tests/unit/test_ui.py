@@ -351,7 +351,7 @@ def test_abstention_has_its_own_style_and_no_links() -> None:
     [
         ({"hits": []}, "No stored article matches"),
         (
-            {"hits": [], "question": "Who won the vote this week?"},
+            {"hits": [], "standalone_question": "Who won the vote this week?"},
             "No stored article from the period this question asks about (the 7 days",
         ),
         ({"unsupported": ["France won."]}, "no retrieved passage supports it"),
