@@ -302,9 +302,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
             limit=args.limit,
             progress=sys.stderr.isatty(),
             report_dir=Path(args.report) if args.report else None,
+            sample=args.sample,
         )
         command = "assistant eval " + " ".join(
-            [args.suites[0], *(["--limit", str(args.limit)] if args.limit else [])]
+            [
+                args.suites[0],
+                *(["--limit", str(args.limit)] if args.limit else []),
+                *(["--sample", str(args.sample)] if args.sample else []),
+            ]
         )
         table = evaluation.render_ablation(rows, command=command + f" --ablate {args.ablate}")
         Path(args.ablate).write_text(table, encoding="utf-8")
@@ -320,6 +325,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             limit=args.limit,
             tags=args.tag or None,
             progress=not args.json and sys.stderr.isatty(),
+            sample=args.sample,
         )
         if args.report:
             out = Path(args.report)
@@ -398,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", action="append", help="run only cases with this tag")
     p.add_argument(
         "--ablate", metavar="OUT.md", help="run each pipeline step switched off; write a table"
+    )
+    p.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="run N evenly spaced cases over the corpus of all of them",
     )
     p.add_argument(
         "--variant",

@@ -804,6 +804,7 @@ def run_suite(
     judge: Callable[[Case, str], float] | None = None,
     checker: CitationChecker | None = None,
     cache_dir: Path | None = None,
+    sample: int | None = None,
 ) -> EvalReport:
     """Run an eval suite through the assistant and score every case.
 
@@ -819,6 +820,8 @@ def run_suite(
             `answer_judge`. Without it that metric is None.
         checker: Citation judging functions; defaults to `assistant.citations`.
         cache_dir: Where corpus stores are cached; default `~/.cache/assistant/evalstores`.
+        sample: Run only this many of the selected cases, evenly spaced (`sample_cases`),
+            over the same corpus as the whole selection.
 
     Returns:
         The report.
@@ -829,9 +832,12 @@ def run_suite(
     """
     settings = assistant.settings
     suite = load_suite(Path(path), evaldata_dir=settings.evaldata_dir)
-    cases = _select_cases(suite, tags=tags, limit=limit)
+    selected = _select_cases(suite, tags=tags, limit=limit)
+    cases = sample_cases(selected, sample)
+    # the corpus subset is that of every selected case, sampled or not: a sample keeps the
+    # distractors (and the cached store) of the whole selection
     runner, corpus_label, ingest_info = _prepare_corpus(
-        assistant, suite, cases, corpus=corpus, cache_dir=cache_dir, progress=progress
+        assistant, suite, selected, corpus=corpus, cache_dir=cache_dir, progress=progress
     )
     checker = checker or CitationChecker.from_library()
 
@@ -940,6 +946,15 @@ def _progress(cases: list[Case], name: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(cases, desc=name, unit="q", disable=not enabled, leave=False)
+
+
+def sample_cases(cases: list[Case], n: int | None) -> list[Case]:
+    """`n` of `cases`, evenly spaced and in order (all of them when n is None or larger)."""
+    if n is None or n >= len(cases):
+        return cases
+    if n < 1:
+        raise SuiteError(f"--sample must be at least 1, got {n}")
+    return [cases[i * len(cases) // n] for i in range(n)]
 
 
 def _select_cases(suite: Suite, *, tags: list[str] | None, limit: int | None) -> list[Case]:
@@ -1792,6 +1807,7 @@ def run_ablation(
     limit: int | None = None,
     progress: bool = False,
     report_dir: Path | None = None,
+    sample: int | None = None,
 ) -> list[tuple[str, EvalReport]]:
     """Run one suite once per variant of the settings (see `ABLATIONS`).
 
@@ -1819,9 +1835,11 @@ def run_ablation(
         if variant.settings.temperature == 0:
             variant.replay_cache = replay
         out = report_dir / _slug(name) if report_dir else None
-        report = _reusable_report(out, variant, path, limit)
+        report = _reusable_report(out, variant, path, limit, sample)
         if report is None:
-            report = run_suite(path, assistant=variant, limit=limit, progress=progress)
+            report = run_suite(
+                path, assistant=variant, limit=limit, progress=progress, sample=sample
+            )
             if out is not None:
                 write_reports(report, out)
             if replay_file is not None:
@@ -1835,7 +1853,7 @@ def _slug(name: str) -> str:
 
 
 def _reusable_report(
-    out: Path | None, variant: Any, path: Path, limit: int | None
+    out: Path | None, variant: Any, path: Path, limit: int | None, sample: int | None = None
 ) -> EvalReport | None:
     if out is None or not (out / "report.json").is_file():
         return None
@@ -1844,7 +1862,7 @@ def _reusable_report(
     except ValueError:
         return None
     suite = load_suite(Path(path), evaldata_dir=variant.settings.evaldata_dir)
-    cases = _select_cases(suite, tags=None, limit=limit)
+    cases = sample_cases(_select_cases(suite, tags=None, limit=limit), sample)
     same = report.settings_hash == variant.settings.settings_hash() and [
         c.id for c in report.cases
     ] == [c.id for c in cases]

@@ -926,3 +926,13 @@ def test_abstention_tradeoff_needs_unanswerable_cases() -> None:
 
     assert abstention_tradeoff([_tradeoff_case("a", True, 0.5)], gate=0.0) == []
     assert calibrated_gate([]) is None
+
+
+def test_sample_cases_is_evenly_spaced_and_ordered() -> None:
+    from assistant.evaluation import Case, sample_cases
+
+    cases = [Case(id=str(i), question=f"q{i}?", answers=["a"]) for i in range(10)]
+    assert [c.id for c in sample_cases(cases, 4)] == ["0", "2", "5", "7"]
+    assert sample_cases(cases, None) == cases and sample_cases(cases, 99) == cases
+    with pytest.raises(SuiteError, match="--sample"):
+        sample_cases(cases, 0)
