@@ -373,7 +373,12 @@ class Assistant:
             # unchecked: the model's answer and markers as they are (ablation only)
             text, citations = unverified_citations(raw, hits)
         elif not abstained:
-            verified = verify_citations(raw, hits, self.embedder.embed)
+            verified = verify_citations(
+                raw,
+                hits,
+                self.embedder.embed,
+                question=state["standalone"] if self.settings.question_aware else None,
+            )
             unsupported = list(verified.unsupported)
             if verified.citations:
                 text, citations = verified.text, list(verified.citations)

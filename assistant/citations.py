@@ -522,7 +522,13 @@ def _remove_markers(line: str, max_n: int | None) -> tuple[str, list[tuple[int, 
 # --- lexical support -----------------------------------------------------------------------
 
 
-def support_score(claim: str, passage_sentence: str) -> float:
+def support_score(
+    claim: str,
+    passage_sentence: str,
+    *,
+    question: str | None = None,
+    context: str | None = None,
+) -> float:
     """How well a passage sentence supports a claim, lexically, in [0, 1].
 
     The score is the share of the claim's content words (lower-cased, lightly stemmed, stopwords
@@ -531,14 +537,26 @@ def support_score(claim: str, passage_sentence: str) -> float:
     "100 percent" are the same number) and `NAME_PENALTY` for every capitalised name after the
     claim's first word that it lacks ("Japan" where the passage says "China").
 
+    With the `question`, an answer that restates it is judged on what it adds: "According to
+    a statement this week from its administration, Sri Lanka is now bankrupt" answers "Which
+    country is now bankrupt, according to a statement this week from its administration?" with
+    "Sri Lanka", and that is what the quote must hold. The words the claim shares with the
+    question only need to be found, at least half of them, in the quote or its `context` (the
+    passage it comes from); otherwise the plain share applies. A claim that adds nothing to the
+    question scores 0: it answers nothing.
+
     Args:
         claim: One answer sentence, markers removed.
         passage_sentence: The candidate supporting text.
+        question: The question the claim answers, if known.
+        context: The passage the sentence comes from, if known.
 
     Returns:
         0.0 when the claim has no content words or numbers, else the penalised share.
     """
-    share, penalty = _support_parts(_profile(claim), _profile(passage_sentence))
+    asked = _profile(question) if question else None
+    ctx = _profile(context) if context else None
+    share, penalty = _support_parts(_profile(claim), _profile(passage_sentence), asked, ctx)
     return share * penalty
 
 
@@ -640,11 +658,32 @@ def _number_found(key: str, numbers: frozenset[str]) -> bool:
     return key.replace(".", "").isdigit() and any(n.rstrip("%bmtk") == key for n in numbers)
 
 
-def _support_parts(claim: _Profile, passage: _Profile) -> tuple[float, float]:
-    """(share of the claim's words and numbers found, penalty for missing numbers and names)."""
+def _support_parts(
+    claim: _Profile,
+    passage: _Profile,
+    asked: _Profile | None = None,
+    context: _Profile | None = None,
+) -> tuple[float, float]:
+    """(share of the claim's words and numbers found, penalty for missing numbers and names).
+
+    With `asked` (the question's profile), see `support_score`.
+    """
     total = len(claim.words) + len(claim.numbers)
     if total == 0:
         return 0.0, 1.0
+    if asked is not None:
+        given = {w for w in claim.words if _word_found(w, asked.words)}
+        new_words = claim.words - given
+        new_numbers = {n for n in claim.numbers if not _number_found(n, asked.numbers)}
+        if not new_words and not new_numbers:
+            return 0.0, 1.0  # the claim only restates the question
+        around = passage.words | (context.words if context is not None else frozenset())
+        if given and 2 * sum(_word_found(w, around) for w in given) >= len(given):
+            missing = {w for w in new_words if not _word_found(w, passage.words)}
+            found = sum(_number_found(n, passage.numbers) for n in new_numbers)
+            names = sum(1 for name in claim.names if name <= missing)
+            share = (len(new_words) - len(missing) + found) / (len(new_words) + len(new_numbers))
+            return share, NUMBER_PENALTY ** (len(new_numbers) - found) * NAME_PENALTY**names
     missing_words = {w for w in claim.words if not _word_found(w, passage.words)}
     found_numbers = sum(_number_found(n, passage.numbers) for n in claim.numbers)
     missing_numbers = len(claim.numbers) - found_numbers
@@ -724,6 +763,7 @@ def _pick(
     candidates: Sequence[_Candidate],
     embed: Embed | None,
     floor: float = 0.0,
+    asked: _Profile | None = None,
 ) -> _Span | None:
     """The best candidate for `claim` (its passage index is `candidates[i].index`).
 
@@ -734,8 +774,14 @@ def _pick(
     if not candidates:
         return None
     profile = _profile(claim)
+    contexts: dict[int, _Profile] = {}
+    if asked is not None:
+        contexts = {i: _profile(passages[i]) for i in {c.index for c in candidates}}
     parts = [
-        _support_parts(profile, _profile(passages[c.index][c.start : c.end])) for c in candidates
+        _support_parts(
+            profile, _profile(passages[c.index][c.start : c.end]), asked, contexts.get(c.index)
+        )
+        for c in candidates
     ]
     handicaps = [PAIR_PENALTY if c.pair else 0.0 for c in candidates]
     if embed is None:
@@ -781,6 +827,7 @@ def verify_citations(
     embed: Embed | None = None,
     *,
     threshold: float = SUPPORT_THRESHOLD,
+    question: str | None = None,
 ) -> Verified:
     """Turn the model's raw answer into clean text plus citations that really support it.
 
@@ -800,6 +847,8 @@ def verify_citations(
         hits: The passages the prompt numbered, in order.
         embed: Optional embedding function blended into the support score.
         threshold: Least score for a cited passage to be kept.
+        question: The question answered; a claim is then judged on what it adds to it (see
+            `support_score`), and a sentence that only restates it is unsupported.
 
     Returns:
         The verified answer.
@@ -815,6 +864,7 @@ def verify_citations(
     if embed is not None:
         embed = _memoised(embed)
     recite_threshold = max(threshold, RECITE_THRESHOLD)
+    asked = _profile(question) if question else None
 
     numbers: dict[tuple[str, int, int], int] = {}
     citations: dict[int, Citation] = {}
@@ -829,9 +879,9 @@ def verify_citations(
         seen.add(piece.text.lower())
         cited: list[_Span] = []
         if _needs_citation(piece.text):
-            cited = _check_markers(piece, passages, candidates, embed, threshold)
+            cited = _check_markers(piece, passages, candidates, embed, threshold, asked)
             if not cited:
-                found = _pick(piece.text, passages, candidates, embed, recite_threshold)
+                found = _pick(piece.text, passages, candidates, embed, recite_threshold, asked)
                 if found is not None and found.score >= recite_threshold:
                     cited = [found]
                     recited += 1
@@ -839,7 +889,7 @@ def verify_citations(
                     unsupported.append(piece.text)
         elif piece.markers and not _abstains(piece.text):
             # A short item ("[2] Japan") needs no citation but may keep one that holds.
-            cited = _check_markers(piece, passages, candidates, embed, threshold)
+            cited = _check_markers(piece, passages, candidates, embed, threshold, asked)
         ns: list[int] = []
         for span in cited:
             hit = hits[span.index]
@@ -919,12 +969,13 @@ def _check_markers(
     candidates: list[_Candidate],
     embed: Embed | None,
     threshold: float,
+    asked: _Profile | None = None,
 ) -> list[_Span]:
     """The cited passages that support the claim, alone or jointly."""
     aligned: list[_Span] = []
     for n in piece.markers:
         own = [c for c in candidates if c.index == n - 1]
-        span = _pick(piece.text, passages, own, embed, threshold)
+        span = _pick(piece.text, passages, own, embed, threshold, asked)
         if span is not None:
             aligned.append(span)
     kept = [span for span in aligned if span.score >= threshold]
@@ -936,11 +987,14 @@ def _check_markers(
     helpers = [
         span
         for span in aligned
-        if _support_parts(claim, _profile(_quote(passages, span)))[0] >= JOINT_MIN_SHARE
+        if _support_parts(claim, _profile(_quote(passages, span)), asked)[0] >= JOINT_MIN_SHARE
     ]
     if len(helpers) < 2:
         return []
-    joint = support_score(piece.text, " ".join(_quote(passages, span) for span in helpers))
+    share, penalty = _support_parts(
+        claim, _profile(" ".join(_quote(passages, span) for span in helpers)), asked
+    )
+    joint = share * penalty
     if joint < threshold:
         return []
     return [_Span(span.start, span.end, joint, span.index) for span in helpers]

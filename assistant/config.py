@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Check every citation's quote against its sentence (drop, mark or "
         "re-cite what fails); off shows the model's markers as they are (for ablations).",
     )
+    question_aware: bool = Field(
+        True,
+        description="Judge an answer sentence on what it adds to the question: the words it "
+        "repeats from the question need not be in the quote, only near it.",
+    )
     min_relevance: float = Field(
         0.25,
         description="Abstain without asking the model when the best passage's cosine "
@@ -162,6 +167,7 @@ class Settings(BaseSettings):
             "dedupe",
             "rerank",
             "verify",
+            "question_aware",
         ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

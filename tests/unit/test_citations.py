@@ -673,3 +673,39 @@ def test_verify_citations_holds_its_invariants_on_any_answer(answer: str) -> Non
     cited = [int(n) for n in re.findall(r"\[(\d+)\]", verified.text)]
     assert set(cited) == {c.n for c in verified.citations}
     assert all(c.score >= SUPPORT_THRESHOLD for c in verified.citations)
+
+
+# --- question-aware support ----------------------------------------------------------------
+
+BANKRUPT_Q = "Which country is now “bankrupt,” according to a statement this week from its leaders?"
+BANKRUPT_QUOTE = "Sri Lanka's prime minister told parliament on Tuesday the country is bankrupt."
+BANKRUPT_PASSAGE = BANKRUPT_QUOTE + " The statement from the leaders came after weeks of protests."
+
+
+def test_a_claim_that_restates_the_question_is_judged_on_what_it_adds() -> None:
+    claim = 'According to a statement this week from its leaders, Sri Lanka is now "bankrupt."'
+    plain = support_score(claim, BANKRUPT_QUOTE)
+    aware = support_score(claim, BANKRUPT_QUOTE, question=BANKRUPT_Q, context=BANKRUPT_PASSAGE)
+    assert plain < 0.65 <= aware == 1.0  # 0.65: RECITE_THRESHOLD, for an unmarked claim
+    wrong = "According to a statement this week from its leaders, Kenya is now bankrupt."
+    assert support_score(wrong, BANKRUPT_QUOTE, question=BANKRUPT_Q) == 0.0
+
+
+def test_a_claim_that_only_restates_the_question_supports_nothing() -> None:
+    claim = "A country is now bankrupt according to a statement from its leaders this week."
+    assert support_score(claim, BANKRUPT_QUOTE, question=BANKRUPT_Q) == 0.0
+
+
+def test_question_words_must_be_near_the_quote() -> None:
+    claim = "According to a statement this week from its leaders, Sri Lanka is bankrupt."
+    off_topic = "Sri Lanka won the cricket match."
+    assert support_score(claim, off_topic, question=BANKRUPT_Q, context=off_topic) < 0.5
+
+
+def test_verify_recites_an_answer_that_restates_the_question(hits: list[Hit]) -> None:
+    question = "What did Trump threaten to impose on Chinese products by Nov. 1?"
+    raw = "By Nov. 1, Trump threatened to impose an additional 100% tariff on Chinese products."
+    verified = verify_citations(raw, hits, question=question)
+    assert len(verified.citations) == 1 and "100% tariff" in verified.citations[0].quote
+    restated = "Trump threatened to impose something on Chinese products by Nov. 1."
+    assert verify_citations(restated, hits, question=question).citations == []
