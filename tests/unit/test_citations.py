@@ -688,7 +688,7 @@ def test_a_claim_that_restates_the_question_is_judged_on_what_it_adds() -> None:
     aware = support_score(claim, BANKRUPT_QUOTE, question=BANKRUPT_Q, context=BANKRUPT_PASSAGE)
     assert plain < 0.65 <= aware == 1.0  # 0.65: RECITE_THRESHOLD, for an unmarked claim
     wrong = "According to a statement this week from its leaders, Kenya is now bankrupt."
-    assert support_score(wrong, BANKRUPT_QUOTE, question=BANKRUPT_Q) == 0.0
+    assert support_score(wrong, BANKRUPT_QUOTE, question=BANKRUPT_Q) < SUPPORT_THRESHOLD
 
 
 def test_a_claim_that_only_restates_the_question_supports_nothing() -> None:
