@@ -81,7 +81,11 @@ ANSWER_METRICS: tuple[str, ...] = (
     "answer_similarity",
     "answer_judge",
 )
-CITATION_METRICS: tuple[str, ...] = ("citation_precision", "citation_recall")
+CITATION_METRICS: tuple[str, ...] = (
+    "citation_precision",
+    "citation_recall",
+    "citation_support",
+)
 RETRIEVAL_METRICS: tuple[str, ...] = ("retrieval_recall_at_k", "mrr")
 ABSTENTION_METRICS: tuple[str, ...] = (
     "abstention_rate",
@@ -664,6 +668,7 @@ class CitationScores:
     recall: float | None
     valid: list[bool]
     support: list[float]
+    supported: float | None = None  # share of citations whose quote supports, any article
 
 
 def score_citations(
@@ -719,7 +724,11 @@ def score_citations(
     ]
     precision = sum(valid) / len(valid) if valid else None
     recall = sum(backed) / len(backed) if backed else None
-    return CitationScores(precision=precision, recall=recall, valid=valid, support=support)
+    held = [s >= checker.threshold for s in support]
+    supported = sum(held) / len(held) if held else None
+    return CitationScores(
+        precision=precision, recall=recall, valid=valid, support=support, supported=supported
+    )
 
 
 def retrieval_scores(
@@ -1036,6 +1045,7 @@ def _run_case(
         )
         scores["citation_precision"] = cs.precision
         scores["citation_recall"] = cs.recall
+        scores["citation_support"] = cs.supported
         for citation, ok, sup in zip(citations, cs.valid, cs.support, strict=True):
             cited.append({**citation.model_dump(mode="json"), "valid": ok, "support": sup})
     else:

@@ -256,6 +256,10 @@ def test_citation_outside_gold_articles_is_invalid_only_when_gold_is_given() -> 
     cites = [_citation(1, QUOTE_TARIFF, article_id="elsewhere")]
     assert score_citations(text, cites, [GOLD], FAKE_CHECKER).precision == 0.0
     assert score_citations(text, cites, [], FAKE_CHECKER).precision == 1.0
+    # the quote still supports its sentence: citation_support counts it
+    assert score_citations(text, cites, [GOLD], FAKE_CHECKER).supported == 1.0
+    other = [_citation(1, QUOTE_OTHER)]
+    assert score_citations(text, other, [GOLD], FAKE_CHECKER).supported == 0.0
 
 
 def test_citation_recall_counts_unbacked_sentences() -> None:
