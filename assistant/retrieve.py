@@ -352,7 +352,7 @@ class Retriever:
             for rank, cid in enumerate(by_date):
                 ranks[cid] += 1.0 / (RRF_K + rank + 1)
         # chunks of an article version that is not committed (an ingest died) are invisible
-        versions = self.store.versions([s.chunk.article_id for s in found.values()])
+        versions = self.store.current_versions([s.chunk.article_id for s in found.values()])
         ordered = sorted(ranks, key=lambda c: -ranks[c])
         ranked = [
             Hit(
