@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # What Embedder sets before torch loads; the ingest figure's bare encode may load torch
+    # first, and both sides of its ratio should run with the assistant's thread policy.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     names = [n for n in FIGURES if not args.only or n in args.only]
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="assistant-bench-"))
