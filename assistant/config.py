@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         "re-cite what fails); off shows the model's markers as they are (for ablations).",
     )
     question_aware: bool = Field(
-        True,
+        False,
         description="Judge an answer sentence on what it adds to the question: the words it "
         "repeats from the question need not be in the quote, only near it.",
     )

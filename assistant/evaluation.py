@@ -638,8 +638,6 @@ class CitationChecker:
     support: Callable[[str, str], float]
     threshold: float
     claims: Callable[[str], list[tuple[str, list[int]]]]
-    # support(claim, quote, question, passage): judged on what the claim adds to the question
-    asked_support: Callable[[str, str, str, str | None], float] | None = None
 
     @classmethod
     def from_library(cls) -> CitationChecker:
@@ -649,14 +647,10 @@ class CitationChecker:
         def claims(text: str) -> list[tuple[str, list[int]]]:
             return [(c.text, [int(m) for m in c.markers]) for c in citations.parse_markers(text)]
 
-        def asked_support(claim: str, quote: str, question: str, passage: str | None) -> float:
-            return citations.support_score(claim, quote, question=question, context=passage)
-
         return cls(
             support=citations.support_score,
             threshold=float(citations.SUPPORT_THRESHOLD),
             claims=claims,
-            asked_support=asked_support,
         )
 
 
@@ -676,9 +670,6 @@ def score_citations(
     citations: Sequence[Citation],
     gold_article_ids: Sequence[str],
     checker: CitationChecker,
-    *,
-    question: str | None = None,
-    passages: Mapping[str, str] | None = None,
 ) -> CitationScores:
     """Citation precision and recall of one answer, in the sense of ALCE (Gao et al., 2023).
 
@@ -686,9 +677,7 @@ def score_citations(
     the checker's threshold) and, when gold articles are given, comes from one of them.
     Precision is the share of citations that are valid (None without citations); recall is the
     share of substantive answer sentences backed by at least one valid citation (None when the
-    answer has no sentence with a letter or digit in it). With the `question` (and the cited
-    `passages` by chunk id) and a checker that has `asked_support`, a sentence is judged on
-    what it adds to the question, as the assistant judges it (`citations.support_score`).
+    answer has no sentence with a letter or digit in it).
     """
     gold = set(gold_article_ids)
     claims = [(" ".join(strip_markers(t).split()), set(m)) for t, m in checker.claims(text)]
@@ -699,11 +688,7 @@ def score_citations(
         key = (claim_index, citation_index)
         if key not in cache:
             claim, quote = claims[claim_index][0], citations[citation_index].quote
-            if question and checker.asked_support is not None:
-                passage = (passages or {}).get(citations[citation_index].chunk_id)
-                cache[key] = float(checker.asked_support(claim, quote, question, passage))
-            else:
-                cache[key] = float(checker.support(claim, quote))
+            cache[key] = float(checker.support(claim, quote))
         return cache[key]
 
     def backs(claim_index: int, citation_index: int) -> bool:
@@ -1035,14 +1020,7 @@ def _run_case(
             scores["answer_judge"] = float(judge(case, graded)) if graded.strip() else 0.0
     cited: list[dict[str, Any]] = []
     if answer is not None and not abstained:
-        cs = score_citations(
-            text,
-            citations,
-            case.article_ids,
-            checker,
-            question=answer.standalone_question or case.question,
-            passages={h.chunk.id: h.chunk.text for h in answer.hits},
-        )
+        cs = score_citations(text, citations, case.article_ids, checker)
         scores["citation_precision"] = cs.precision
         scores["citation_recall"] = cs.recall
         scores["citation_support"] = cs.supported
@@ -1800,7 +1778,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "with reranking": {"rerank": True},
     "dense only (no BM25)": {"hybrid": False},
     "no citation verification": {"verify": False},
-    "verification not question-aware": {"question_aware": False},
+    "question-aware verification": {"question_aware": True},
     "no date awareness": {"date_aware": False},
     "no passage packing": {"pack_passages": False},
     "no near-duplicate grouping": {"dedupe": False},
