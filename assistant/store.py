@@ -295,18 +295,23 @@ class Store:
         """Every committed article's version, and how many chunks those versions have."""
         out: dict[str, str] = {}
         total = 0
+        for aid, meta in self._article_metas():
+            out[aid] = str(meta.get("version", ""))
+            total += int(meta.get("chunks", 0) or 0)  # type: ignore[arg-type]
+        return out, total
+
+    def _article_metas(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every committed article record, a page at a time."""
         offset = 0
         while True:
             got = self.articles.get(
                 include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
             )
             for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
-                out[aid] = str((meta or {}).get("version", ""))
-                total += int((meta or {}).get("chunks", 0) or 0)  # type: ignore[arg-type]
+                yield aid, dict(meta or {})
             if len(got["ids"]) < _PAGE:
-                break
+                return
             offset += _PAGE
-        return out, total
 
     @_server_errors
     def get_article(self, article_id: str) -> Article | None:
@@ -333,37 +338,21 @@ class Store:
     def article_signatures(self) -> dict[str, tuple[Outlet, np.ndarray | None]]:
         """Every committed article as an Outlet with its MinHash signature (None if absent)."""
         out: dict[str, tuple[Outlet, np.ndarray | None]] = {}
-        offset = 0
-        while True:
-            got = self.articles.get(
-                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
+        for aid, meta in self._article_metas():
+            sig = meta.get("minhash")
+            out[aid] = (
+                dedup.outlet_from_meta(aid, meta),
+                dedup.decode(sig) if isinstance(sig, str) else None,
             )
-            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
-                meta = dict(meta or {})
-                sig = meta.get("minhash")
-                out[aid] = (
-                    dedup.outlet_from_meta(aid, meta),
-                    dedup.decode(sig) if isinstance(sig, str) else None,
-                )
-            if len(got["ids"]) < _PAGE:
-                break
-            offset += _PAGE
         return out
 
     @_server_errors
     def newest_published(self) -> date | None:
         """The latest publication date among stored articles (None when none has a date)."""
-        newest = 0
-        offset = 0
-        while True:
-            got = self.articles.get(
-                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
-            )
-            for meta in got.get("metadatas") or []:
-                newest = max(newest, int((meta or {}).get("published_int", 0) or 0))  # type: ignore[arg-type]
-            if len(got["ids"]) < _PAGE:
-                break
-            offset += _PAGE
+        newest = max(
+            (int(meta.get("published_int", 0) or 0) for _, meta in self._article_metas()),  # type: ignore[arg-type]
+            default=0,
+        )
         if not newest:
             return None
         return date(newest // 10000, newest // 100 % 100, newest % 100)
@@ -383,28 +372,19 @@ class Store:
     def list_articles(self) -> list[ArticleInfo]:
         """Every stored article, sorted by newest first then title."""
         infos: list[ArticleInfo] = []
-        offset = 0
-        while True:
-            got = self.articles.get(
-                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
-            )
-            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
-                meta = meta or {}
-                infos.append(
-                    ArticleInfo(
-                        id=aid,
-                        title=str(meta.get("title", aid)),
-                        source=meta.get("source"),  # type: ignore[arg-type]
-                        published=_parse_date(meta.get("published")),
-                        url=meta.get("url"),  # type: ignore[arg-type]
-                        chunks=int(meta.get("chunks", 0) or 0),  # type: ignore[arg-type]
-                        sha256=str(meta.get("sha256", "")),
-                        chunking=str(meta.get("chunking", "")),
-                    )
+        for aid, meta in self._article_metas():
+            infos.append(
+                ArticleInfo(
+                    id=aid,
+                    title=str(meta.get("title", aid)),
+                    source=meta.get("source"),  # type: ignore[arg-type]
+                    published=_parse_date(meta.get("published")),
+                    url=meta.get("url"),  # type: ignore[arg-type]
+                    chunks=int(meta.get("chunks", 0) or 0),  # type: ignore[arg-type]
+                    sha256=str(meta.get("sha256", "")),
+                    chunking=str(meta.get("chunking", "")),
                 )
-            if len(got["ids"]) < _PAGE:
-                break
-            offset += _PAGE
+            )
         infos.sort(key=lambda a: (-_date_int(a.published), a.title.lower()))
         return infos
 
