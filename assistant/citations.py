@@ -585,7 +585,7 @@ def _profile(text: str) -> _Profile:
             if len(key) < 2 or key in _STOPWORDS:
                 run = None
                 continue
-            key = _stem(_MONTHS.get(key, key))
+            key = stem(_MONTHS.get(key, key))
         words.add(key)
         # Acronyms are often spelled out in the article ("APEC"), so they are not names.
         if not word[0].isupper() or acronym:
@@ -613,7 +613,7 @@ def _number_keys(text: str) -> list[str]:
     return keys
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude stemmer: enough to match plural, past and -ing forms of the same word."""
     if (word.endswith("ies") and len(word) > 4) or (word.endswith("ied") and len(word) > 4):
         word = word[:-3] + "y"

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.citations import stem
+
 _QUESTION_WORDS = (
     r"who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|"
     r"will|would|has|have|had|should"
@@ -62,16 +64,9 @@ def question_parts(question: str) -> list[str]:
     return parts or [question.strip()]
 
 
-def _stem(word: str) -> str:
-    word = word.lower().replace("’", "'")
-    for suffix in ("'s", "ies", "es", "s", "ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
 def _content(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1}
+    words = (w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(text))
+    return {stem(w) for w in words if w not in _STOP and len(w) > 1}
 
 
 def _wants(part: str) -> str | None:
