@@ -549,13 +549,7 @@ class Store:
         # dies in between, an index built before still sees that it is stale.
         self._bump()
         # 1. the new version's chunks (invisible until committed)
-        for i in range(0, len(ids), page):
-            self.chunks.upsert(
-                ids=ids[i : i + page],
-                embeddings=np.asarray(vecs[i : i + page], dtype=np.float32),
-                documents=docs[i : i + page],
-                metadatas=metas[i : i + page],  # type: ignore[arg-type]
-            )
+        _upsert_pages(self.chunks, ids, vecs, docs, metas, page)
         # 2. commit: the article records
         a_ids, a_vecs, a_docs, a_metas = [], [], [], []
         for article, chunks, vectors in items:
@@ -582,13 +576,7 @@ class Store:
                     }
                 )
             )
-        for i in range(0, len(a_ids), page):
-            self.articles.upsert(
-                ids=a_ids[i : i + page],
-                embeddings=np.asarray(a_vecs[i : i + page], dtype=np.float32),
-                documents=a_docs[i : i + page],
-                metadatas=a_metas[i : i + page],  # type: ignore[arg-type]
-            )
+        _upsert_pages(self.articles, a_ids, a_vecs, a_docs, a_metas, page)
         # 3. drop what the previous versions left behind, many articles per request (one
         # request per article costs a round trip each on a server)
         stale = [
@@ -672,6 +660,24 @@ class Store:
             "embedding_model": self.embedding_model,
             "revision": self.revision(),
         }
+
+
+def _upsert_pages(
+    collection: Collection,
+    ids: Sequence[str],
+    vectors: Sequence[Any],
+    documents: Sequence[str],
+    metadatas: Sequence[dict[str, Any]],
+    page: int,
+) -> None:
+    """Upsert records `page` at a time (a server caps the records per request)."""
+    for i in range(0, len(ids), page):
+        collection.upsert(
+            ids=list(ids[i : i + page]),
+            embeddings=np.asarray(vectors[i : i + page], dtype=np.float32),
+            documents=list(documents[i : i + page]),
+            metadatas=list(metadatas[i : i + page]),  # type: ignore[arg-type]
+        )
 
 
 def _write_page(client: ClientAPI) -> int:
