@@ -97,6 +97,24 @@ class Settings(BaseSettings):
         description="Judge an answer sentence on what it adds to the question: the words it "
         "repeats from the question need not be in the quote, only near it.",
     )
+    evidence: bool = Field(
+        True,
+        description="Hand the model the few sentences of the retrieved passages that bear on "
+        "the question (with a neighbour where needed) instead of whole passages.",
+    )
+    evidence_sentences: int = Field(
+        6, ge=1, le=30, description="Sentences selected as evidence (neighbours on top)."
+    )
+    answer_check: bool = Field(
+        True,
+        description="Abstain when the supported answer does not answer the question asked "
+        "(wrong kind of answer, or the question's key terms missing from it and its sources).",
+    )
+    conflicts: bool = Field(
+        True,
+        description="Say so and cite both when another source gives a different value for "
+        "the fact an answer cites.",
+    )
     min_relevance: float = Field(
         0.25,
         description="Abstain without asking the model when the best passage's cosine "
@@ -170,6 +188,10 @@ class Settings(BaseSettings):
             "rerank",
             "verify",
             "question_aware",
+            "evidence",
+            "evidence_sentences",
+            "answer_check",
+            "conflicts",
         ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
