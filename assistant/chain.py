@@ -113,6 +113,8 @@ class Assistant:
                 "max_tokens",
                 "n_ctx",
                 "n_threads",
+                "n_batch",
+                "prompt_lookup",
                 "request_timeout",
                 "max_retries",
             )

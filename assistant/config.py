@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     max_tokens: int = Field(200, ge=16, description="Most tokens in one answer.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
     n_threads: int | None = Field(None, description="CPU threads for llama.cpp (None: all).")
+    n_batch: int = Field(512, ge=8, description="Prompt tokens llama.cpp processes per batch.")
+    prompt_lookup: int = Field(
+        0, ge=0, description="Local model: draft tokens of prompt-lookup decoding (0: off)."
+    )
     request_timeout: float = Field(
         120.0, gt=0, description="Seconds before a request to an LLM or Chroma server fails."
     )
