@@ -40,6 +40,7 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 
 setup: $(STAMP)
 	@$(BIN)/python -m assistant.models fetch default
+	@$(BIN)/python -m assistant.models fetch fast
 	@$(BIN)/assistant ingest seeds
 
 # Debian's Chromium for the browser tests (never a downloaded browser build).

@@ -653,16 +653,11 @@ MAX_CONFLICTS = 2  # disagreements named in one answer
 
 
 def _cited_sources(citations: list[Citation], evidence: list[Hit]) -> list[str]:
-    """Title and text of each evidence passage a citation quotes from."""
-    out = []
-    for hit in evidence:
-        chunk = hit.chunk
-        if any(
-            c.article_id == chunk.article_id and chunk.start <= c.start < chunk.end
-            for c in citations
-        ):
-            out.append(f"{hit.title}. {chunk.text}")
-    return out
+    """Title and text of the evidence the model was shown from each article cited."""
+    cited = {c.article_id for c in citations}
+    titles = {h.chunk.article_id: h.title for h in evidence if h.chunk.article_id in cited}
+    texts = [h.chunk.text for h in evidence if h.chunk.article_id in cited]
+    return [*titles.values(), *texts]
 
 
 def _surface_conflicts(text: str, citations: list[Citation], evidence: list[Hit]) -> str:

@@ -64,9 +64,23 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "unsupported": answer.unsupported,
         "uncovered": answer.uncovered,
         "model": answer.model,
+        "evidence": [
+            {
+                "article_id": h.chunk.article_id,
+                "start": h.chunk.start,
+                "end": h.chunk.end,
+                "text": h.chunk.text,
+            }
+            for h in answer.evidence
+        ],
         "timings": {
             k: round(answer.timings.get(k, 0.0), 1)
-            for k in ("retrieve_ms", "generate_ms", "total_ms")
+            for k in ("retrieve_ms", "select_ms", "generate_ms", "total_ms")
+        },
+        "tokens": {
+            k: int(answer.timings[k])
+            for k in ("prompt_tokens", "completion_tokens")
+            if k in answer.timings
         },
     }
 

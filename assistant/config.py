@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     llm: Literal["local", "openai", "ollama"] = Field("local", description="Chat model backend.")
     llm_model: str = Field(
         "default",
-        description="Local: 'default' (0.5B), 'quality' (1.5B) or a .gguf path. "
+        description="Local: 'default' (the 1.5B 'quality' model), 'fast' (0.5B), 'quality' "
+        "(1.5B) or a .gguf path. "
         "openai/ollama: the server's model name.",
     )
     model_cache_dir: Path = Field(

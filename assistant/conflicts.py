@@ -16,8 +16,9 @@ from assistant.chunking import sentence_spans
 from assistant.citations import content_words, name_words, number_keys
 from assistant.types import Citation, Hit
 
-MIN_OVERLAP = 0.6
-"""Least share of the shorter sentence's content words (names and numbers too) the other holds."""
+MIN_OVERLAP = 0.5
+"""Least share of the longer sentence's content words (names and numbers too) the other holds:
+a headline fragment inside a long sentence is not the same statement."""
 MIN_SHARED = 3
 """Least number of content words two sentences share to be telling the same fact."""
 
@@ -74,15 +75,15 @@ def find_conflicts(citations: Sequence[Citation], evidence: Sequence[Hit]) -> li
             text = hit.chunk.text[start:end]
             other = content_words(text)
             shared = len(words & other)
-            smaller = min(len(words), len(other))
-            if shared < MIN_SHARED or smaller == 0 or shared / smaller < MIN_OVERLAP:
+            larger = max(len(words), len(other))
+            if shared < MIN_SHARED or shared / larger < MIN_OVERLAP:
                 continue
             if not differs(citation.quote, text):
                 continue
             key = (hit.chunk.article_id, hit.chunk.start + start)
             if key in used:
                 continue
-            overlap = shared / smaller
+            overlap = shared / larger
             if best is None or overlap > best.overlap:
                 best = Conflict(citation, hit, start, end, overlap)
         if best is not None:

@@ -1771,9 +1771,12 @@ def _render_case_html(case: CaseResult) -> str:
 
 # --- ablations -----------------------------------------------------------------------------
 
-#: Each step of the pipeline switched off in turn, plus the larger local model.
+#: Each step of the pipeline switched off in turn, plus the smaller local model.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "default": {},
+    "no evidence selection": {"evidence": False},
+    "no answer check": {"answer_check": False},
+    "no conflict notice": {"conflicts": False},
     "no relevance gate": {"min_relevance": -1.0},
     "with reranking": {"rerank": True},
     "dense only (no BM25)": {"hybrid": False},
@@ -1782,7 +1785,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no date awareness": {"date_aware": False},
     "no passage packing": {"pack_passages": False},
     "no near-duplicate grouping": {"dedupe": False},
-    "quality model (1.5B)": {"llm_model": "quality"},
+    "fast model (0.5B)": {"llm_model": "fast"},
 }
 
 # The targets for the default configuration: metric -> (bound, higher is better).

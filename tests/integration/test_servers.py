@@ -337,7 +337,7 @@ def test_openai_compatible_server_answers_streams_and_reports_when_down(
     from assistant.types import Answer
 
     store_dir = tmp_path / "store"
-    with llama_server(ensure("default"), tmp_path) as (base, model_id, proc):
+    with llama_server(ensure("fast"), tmp_path) as (base, model_id, proc):
         settings = Settings(
             data_dir=store_dir,
             llm="openai",

@@ -244,7 +244,7 @@ def test_calls_from_threads_never_overlap() -> None:
 
 def test_display_name_names_the_file() -> None:
     assert ChatLlamaCpp(client=FakeLlama()).display_name == (
-        "qwen2.5-coder-0.5b-instruct-q4_k_m (local)"
+        "qwen2.5-coder-1.5b-instruct-q4_k_m (local)"
     )
 
 

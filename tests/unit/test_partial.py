@@ -118,3 +118,14 @@ def test_nothing_supported_answers_nothing() -> None:
     from assistant.partial import answers_question
 
     assert not answers_question("What tariff did Trump threaten?", [], [TARIFF])
+
+
+def test_an_answer_restating_the_question_is_judged_on_its_sources() -> None:
+    from assistant.partial import answers_question
+
+    q = "Who won the women's singles title at Wimbledon in 2019?"
+    said = ["Serena Williams won the women's singles title at Wimbledon in 2019."]
+    assert not answers_question(q, said, ["Serena Williams won her seventh Wimbledon in 2016."])
+    assert answers_question(
+        q, said, ["Serena Williams won the women's singles at Wimbledon in 2019."]
+    )

@@ -555,7 +555,7 @@ def test_session_keeps_its_own_turns_and_drops_the_oldest(monkeypatch: pytest.Mo
 
 def test_model_choices_offer_local_models_and_the_configured_backend() -> None:
     local = ui.model_choices(Settings(data_dir=Path("/x")))
-    assert [v for _, v in local] == ["local:default", "local:quality"]
+    assert [v for _, v in local] == ["local:default", "local:fast", "local:quality"]
     ollama = ui.model_choices(Settings(data_dir=Path("/x"), llm="ollama", llm_model="llama3.2"))
     assert ollama[-1] == ("llama3.2 (ollama)", "ollama:llama3.2")
 
