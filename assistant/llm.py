@@ -54,7 +54,8 @@ class ChatLlamaCpp(BaseChatModel):
     """
 
     model: str = Field(
-        default="default", description="Registry name ('default', 'fast', 'quality') or a .gguf path."
+        default="default",
+        description="Registry name ('default', 'fast', 'quality') or a .gguf path.",
     )
     cache_dir: Path | None = Field(default=None, description="Folder of assembled models.")
     n_ctx: int = Field(default=4096, ge=512, description="Context window in tokens.")

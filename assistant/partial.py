@@ -206,5 +206,3 @@ def answers_question(question: str, supported: Sequence[str], sources: Sequence[
         return False
     found = sum(word_found(w, held) for w in asked)
     return found >= ANCHOR_SHARE * len(asked)
-
-
