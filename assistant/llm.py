@@ -199,6 +199,7 @@ class ChatLlamaCpp(BaseChatModel):
                 n_threads_batch=threads,
                 seed=self.seed,
                 draft_model=draft,
+                logits_all=draft is not None,  # the draft check reads every position's logits
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
