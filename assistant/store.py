@@ -22,7 +22,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -30,7 +30,6 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant import dedup
 from assistant.config import Settings
 from assistant.errors import AssistantError, StoreError
 from assistant.types import Article, Chunk, Outlet
@@ -335,15 +334,13 @@ class Store:
         )
 
     @_server_errors
-    def article_signatures(self) -> dict[str, tuple[Outlet, np.ndarray | None]]:
-        """Every committed article as an Outlet with its MinHash signature (None if absent)."""
-        out: dict[str, tuple[Outlet, np.ndarray | None]] = {}
+    def article_signatures(self) -> dict[str, tuple[Outlet, str | None]]:
+        """Every committed article as an Outlet with its stored near-duplicate signature (the
+        text `dedup.encode` made; None when the article was stored without one)."""
+        out: dict[str, tuple[Outlet, str | None]] = {}
         for aid, meta in self._article_metas():
             sig = meta.get("minhash")
-            out[aid] = (
-                dedup.outlet_from_meta(aid, meta),
-                dedup.decode(sig) if isinstance(sig, str) else None,
-            )
+            out[aid] = (_outlet_from_meta(aid, meta), sig if isinstance(sig, str) else None)
         return out
 
     @_server_errors
@@ -507,41 +504,21 @@ class Store:
         self,
         items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
         chunking: str,
+        *,
+        signatures: Mapping[str, str],
     ) -> None:
-        """Store articles with their chunks and chunk vectors, crash-safely."""
+        """Store articles with their chunks and chunk vectors, crash-safely.
+
+        Args:
+            items: (article, its chunks, one vector per chunk).
+            chunking: The chunking key the chunks were made with (see `chunking_key`).
+            signatures: Article id -> its near-duplicate signature as text (computed by
+                `dedup` before the store; persisted here as the record's `minhash`).
+        """
         if not items:
             return
         written = int(time.time())  # lets repair() tell a crashed write from a running one
-        ids: list[str] = []
-        vecs: list[np.ndarray] = []
-        docs: list[str] = []
-        metas: list[dict[str, Any]] = []
-        for article, chunks, vectors in items:
-            version = article_version(article, chunking)
-            for chunk, vec in zip(chunks, vectors, strict=True):
-                ids.append(self.store_id(chunk, version))
-                vecs.append(vec)
-                docs.append(chunk.text)
-                metas.append(
-                    _clean(
-                        {
-                            "article_id": article.id,
-                            "version": version,
-                            "written": written,
-                            "chunk_id": chunk.id,
-                            "index": chunk.index,
-                            "start": chunk.start,
-                            "end": chunk.end,
-                            "title": article.title,
-                            "source": article.source,
-                            "published": article.published.isoformat()
-                            if article.published
-                            else None,
-                            "published_int": _date_int(article.published),
-                            "url": article.url,
-                        }
-                    )
-                )
+        ids, vecs, docs, metas = _chunk_records(items, chunking, written, self.store_id)
         page = self._write_page
         if vecs:
             self._dim = len(vecs[0])
@@ -551,34 +528,16 @@ class Store:
         # 1. the new version's chunks (invisible until committed)
         _upsert_pages(self.chunks, ids, vecs, docs, metas, page)
         # 2. commit: the article records
-        a_ids, a_vecs, a_docs, a_metas = [], [], [], []
-        for article, chunks, vectors in items:
-            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-            norm = float(np.linalg.norm(mean)) or 1.0
-            a_ids.append(article.id)
-            a_vecs.append((mean / norm).tolist())
-            a_docs.append(article.text)
-            a_metas.append(
-                _clean(
-                    {
-                        "kind": "article",
-                        "title": article.title,
-                        "source": article.source,
-                        "url": article.url,
-                        "published": article.published.isoformat() if article.published else None,
-                        "published_int": _date_int(article.published),
-                        "path": article.path,
-                        "sha256": article.sha256,
-                        "chunking": chunking,
-                        "version": article_version(article, chunking),
-                        "chunks": len(chunks),
-                        "minhash": dedup.encode(dedup.signature(article.text)),
-                    }
-                )
-            )
-        _upsert_pages(self.articles, a_ids, a_vecs, a_docs, a_metas, page)
-        # 3. drop what the previous versions left behind, many articles per request (one
-        # request per article costs a round trip each on a server)
+        _upsert_pages(self.articles, *_article_records(items, chunking, signatures), page)
+        # 3. drop what the previous versions left behind
+        self._drop_stale(items, chunking)
+        self._bump()
+
+    def _drop_stale(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]], chunking: str
+    ) -> None:
+        """Delete the chunks of the articles' other versions, many articles per request (one
+        request per article costs a round trip each on a server)."""
         stale = [
             {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
             for article, version in {
@@ -589,7 +548,6 @@ class Store:
             group = stale[i : i + _DELETE_PAGE]
             where: Any = group[0] if len(group) == 1 else {"$or": group}
             self.chunks.delete(where=where)
-        self._bump()
 
     @_server_errors
     def remove(self, article_id: str) -> bool:
@@ -662,6 +620,85 @@ class Store:
         }
 
 
+_Records = tuple[list[str], list[Any], list[str], list[dict[str, Any]]]
+
+
+def _chunk_records(
+    items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
+    chunking: str,
+    written: int,
+    store_id: Callable[[Chunk, str], str],
+) -> _Records:
+    """(ids, vectors, documents, metadatas) of the chunk records for `Store.put`."""
+    ids: list[str] = []
+    vecs: list[Any] = []
+    docs: list[str] = []
+    metas: list[dict[str, Any]] = []
+    for article, chunks, vectors in items:
+        version = article_version(article, chunking)
+        for chunk, vec in zip(chunks, vectors, strict=True):
+            ids.append(store_id(chunk, version))
+            vecs.append(vec)
+            docs.append(chunk.text)
+            metas.append(
+                _clean(
+                    {
+                        "article_id": article.id,
+                        "version": version,
+                        "written": written,
+                        "chunk_id": chunk.id,
+                        "index": chunk.index,
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "title": article.title,
+                        "source": article.source,
+                        "published": article.published.isoformat() if article.published else None,
+                        "published_int": _date_int(article.published),
+                        "url": article.url,
+                    }
+                )
+            )
+    return ids, vecs, docs, metas
+
+
+def _article_records(
+    items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
+    chunking: str,
+    signatures: Mapping[str, str],
+) -> _Records:
+    """(ids, vectors, documents, metadatas) of the article records that commit `Store.put`:
+    the vector is the normalised mean of the article's chunk vectors."""
+    a_ids: list[str] = []
+    a_vecs: list[Any] = []
+    a_docs: list[str] = []
+    a_metas: list[dict[str, Any]] = []
+    for article, chunks, vectors in items:
+        mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+        norm = float(np.linalg.norm(mean)) or 1.0
+        a_ids.append(article.id)
+        a_vecs.append((mean / norm).tolist())
+        a_docs.append(article.text)
+        a_metas.append(
+            _clean(
+                {
+                    "kind": "article",
+                    "title": article.title,
+                    "source": article.source,
+                    "url": article.url,
+                    "published": article.published.isoformat() if article.published else None,
+                    "published_int": _date_int(article.published),
+                    "path": article.path,
+                    "sha256": article.sha256,
+                    "chunking": chunking,
+                    "version": article_version(article, chunking),
+                    "chunks": len(chunks),
+                    "minhash": signatures.get(article.id),
+                }
+            )
+        )
+    return a_ids, a_vecs, a_docs, a_metas
+
+
 def _upsert_pages(
     collection: Collection,
     ids: Sequence[str],
@@ -705,6 +742,17 @@ def _set_timeout(client: ClientAPI, seconds: float) -> None:
 def article_version(article: Article, chunking: str) -> str:
     """Version of an article's chunks: changes with its text or with how it is chunked."""
     return hashlib.sha256(f"{article.sha256}/{chunking}".encode()).hexdigest()[:12]
+
+
+def _outlet_from_meta(article_id: str, meta: dict[str, Any]) -> Outlet:
+    """An `Outlet` from an article record's metadata."""
+    return Outlet(
+        article_id=article_id,
+        title=str(meta.get("title", article_id)),
+        source=meta.get("source"),
+        url=meta.get("url"),
+        published=_parse_date(meta.get("published")),
+    )
 
 
 def _with_similarity(stored: StoredChunk, similarity: float) -> StoredChunk:
