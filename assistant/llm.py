@@ -263,7 +263,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             model=settings.llm_model,
             base_url=settings.openai_base_url,
             # Local servers (vLLM, llama.cpp, LM Studio) ignore the key but the client wants one.
-            api_key=SecretStr(settings.openai_api_key or "not-needed"),
+            api_key=settings.openai_api_key or SecretStr("not-needed"),
             temperature=settings.temperature,
             max_completion_tokens=settings.max_tokens,  # the field's alias; sent as such
             # llama_cpp.server and other OpenAI-compatible servers only know the older

@@ -177,7 +177,8 @@ class Store:
                 )
             headers = dict(settings.chroma_headers)
             if settings.chroma_token:
-                headers.setdefault("Authorization", f"Bearer {settings.chroma_token}")
+                token = settings.chroma_token.get_secret_value()
+                headers.setdefault("Authorization", f"Bearer {token}")
             try:
                 client = chromadb.HttpClient(
                     host=url.hostname,
