@@ -33,6 +33,7 @@ LAYERS = [
     "embeddings",
     "models",
     "llm",
+    "records",
     "store",
     "dedup",
     "retrieve",
