@@ -19,9 +19,22 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel setuptools
 
+# llama.cpp is built for a portable CPU baseline (AVX2), never -march=native: on a CPU with AMX
+# the native build segfaults in ggml_backend_amx_mul_mat on the first prompt, and a native wheel
+# in pip's cache from one machine can crash on the next. Built once (about 5 minutes) into a
+# wheel folder keyed by version and flags, outside the repo; later set-ups install from it.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_WHEELS := $(HOME)/.cache/assistant/wheels/llama-cpp-python-$(LLAMA_VERSION)-avx2
+
 # torch first, from the CPU build: a bare `torch` requirement would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install -q "torch==2.13.0"
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (portable AVX2, about 5 minutes)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel -q --no-deps --no-cache-dir \
+	    --no-binary llama-cpp-python -w $(LLAMA_WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"; }
+	$(BIN)/pip install -q --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/pip install -q -e ".[dev,server]"
 	touch $(STAMP)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from assistant.types import Answer, Article, Chunk, Citation, Hit, IngestReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable
 
     from assistant.evaluation import EvalReport
@@ -31,6 +32,7 @@ INGEST_BATCH_CHUNKS = 256  # chunks embedded per call: large enough to keep the 
 INGEST_PAGE_ARTICLES = 500  # articles read from a file, and looked up in the store, at once
 
 History = list[tuple[str, str]]
+_T = TypeVar("_T")
 
 
 def clean_question(question: str) -> str:
@@ -78,7 +80,8 @@ class Assistant:
         self._slots = threading.BoundedSemaphore(settings.max_queue)
         # Ablation runs only: answers already generated for the same prompt by the same model
         # at temperature 0 (see `evaluation.run_ablation`), as (raw answer, generate ms).
-        self.replay_cache: dict[str, tuple[str, float]] | None = None
+        # Entries: (raw answer, generate ms[, prompt tokens, completion tokens]).
+        self.replay_cache: dict[str, tuple[Any, ...]] | None = None
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -110,6 +113,8 @@ class Assistant:
                 "max_tokens",
                 "n_ctx",
                 "n_threads",
+                "n_batch",
+                "prompt_lookup",
                 "request_timeout",
                 "max_retries",
             )
@@ -284,10 +289,24 @@ class Assistant:
         timings = dict(state["timings"])
         timings["retrieve_ms"] = (time.perf_counter() - started) * 1000
         best = max((h.dense or 0.0 for h in hits), default=0.0)
+        relevant = bool(hits) and best >= self.settings.min_relevance
+        evidence = hits
+        if relevant and self.settings.evidence:
+            from assistant.evidence import select_evidence
+
+            started = time.perf_counter()
+            evidence = select_evidence(
+                state["standalone"],
+                hits,
+                self.embedder.embed,
+                max_sentences=self.settings.evidence_sentences,
+            )
+            timings["select_ms"] = (time.perf_counter() - started) * 1000
         return {
             **state,
             "hits": hits,
-            "relevant": bool(hits) and best >= self.settings.min_relevance,
+            "evidence": evidence,
+            "relevant": relevant,
             "timings": timings,
         }
 
@@ -297,35 +316,43 @@ class Assistant:
         today: date = state.get("as_of") or date.today()
         return {
             "today": today.isoformat(),
-            "sources": number_sources(state["hits"]),
+            "sources": number_sources(state["evidence"]),
             "question": state["standalone"],
         }
 
-    def _generator(self) -> Runnable[Any, str]:
-        from langchain_core.output_parsers import StrOutputParser
+    def _generator(self) -> Runnable[Any, BaseMessage]:
         from langchain_core.prompts import ChatPromptTemplate
 
         prompt = ChatPromptTemplate.from_messages(
             [("system", self.prompts.system), ("human", self.prompts.answer)]
         )
-        return prompt | self.chat_model | StrOutputParser()
+        return prompt | self.chat_model
 
     def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         raw = ""
         replayed = 0.0
+        usage: dict[str, float] = {}
         if state["relevant"]:
             inputs = self._prompt_inputs(state)
             cache = self.replay_cache
             key = self._replay_key(inputs) if cache is not None else ""
             if cache is not None and key in cache:
-                raw, replayed = cache[key]
+                raw, replayed, *tokens = cache[key]
+                usage = dict(zip(("prompt_tokens", "completion_tokens"), tokens, strict=False))
             else:
-                raw = self._call_llm(lambda: self._generator().invoke(inputs))
+                message = self._call_llm(lambda: self._generator().invoke(inputs))
+                raw, usage = _text(message), _usage(message)
                 if cache is not None:
-                    cache[key] = (raw, (time.perf_counter() - started) * 1000)
+                    cache[key] = (
+                        raw,
+                        (time.perf_counter() - started) * 1000,
+                        *[usage[k] for k in ("prompt_tokens", "completion_tokens") if k in usage],
+                    )
         timings = dict(state["timings"])
         timings["generate_ms"] = replayed or (time.perf_counter() - started) * 1000
+        if raw or replayed:
+            timings.update(usage)
         if replayed:
             timings["generate_replayed"] = 1.0
         return {**state, "raw": raw, "timings": timings, "replayed_ms": replayed}
@@ -360,10 +387,11 @@ class Assistant:
             unverified_citations,
             verify_citations,
         )
-        from assistant.partial import uncovered_parts, uncovered_sentence
+        from assistant.partial import answers_question, uncovered_parts, uncovered_sentence
 
         started = time.perf_counter()
         hits: list[Hit] = state["hits"]
+        evidence: list[Hit] = state.get("evidence", hits)
         raw: str = state.get("raw", "")
         abstained = not state["relevant"] or not raw.strip() or is_abstention(raw)
         text, unsupported = abstention_text(), []
@@ -371,11 +399,11 @@ class Assistant:
         uncovered: list[str] = []
         if not abstained and not self.settings.verify:
             # unchecked: the model's answer and markers as they are (ablation only)
-            text, citations = unverified_citations(raw, hits)
+            text, citations = unverified_citations(raw, evidence)
         elif not abstained:
             verified = verify_citations(
                 raw,
-                hits,
+                evidence,
                 self.embedder.embed,
                 question=state["standalone"] if self.settings.question_aware else None,
             )
@@ -383,9 +411,18 @@ class Assistant:
             if verified.citations:
                 text, citations = verified.text, list(verified.citations)
                 supported = [c.text for c in parse_markers(text) if c.markers]
-                uncovered = uncovered_parts(state["standalone"], supported)
-                if uncovered and not says_unanswered(text):
-                    text = f"{text.rstrip()} {uncovered_sentence(uncovered)}"
+                if self.settings.answer_check and not answers_question(
+                    state["standalone"], supported, _cited_sources(citations, evidence)
+                ):
+                    # true, cited, and beside the point: say so, and say what they do report
+                    abstained = True
+                    text = f"{abstention_text()} What they do report: {text}"
+                else:
+                    if self.settings.conflicts:
+                        text = _surface_conflicts(text, citations, evidence)
+                    uncovered = uncovered_parts(state["standalone"], supported)
+                    if uncovered and not says_unanswered(text):
+                        text = f"{text.rstrip()} {uncovered_sentence(uncovered)}"
             else:
                 # nothing the model said is backed by a passage: do not present it as an answer
                 abstained = True
@@ -402,6 +439,7 @@ class Assistant:
             abstained=abstained,
             standalone_question=state["standalone"],
             hits=hits,
+            evidence=evidence,
             model=self.model_name,
             timings=timings,
             settings_hash=self.settings.settings_hash(),
@@ -421,11 +459,11 @@ class Assistant:
             | RunnableLambda(self._finish, name="verify")
         )
 
-    def _call_llm(self, call: Any) -> str:
+    def _call_llm(self, call: Callable[[], _T]) -> _T:
         from assistant.llm import explain_llm_error
 
         try:
-            return str(call())
+            return call()
         except AssistantError:
             raise
         except Exception as exc:
@@ -508,7 +546,9 @@ class Assistant:
                 from assistant.llm import explain_llm_error
 
                 try:
-                    for piece in self._generator().stream(self._prompt_inputs(state)):
+                    for chunk in self._generator().stream(self._prompt_inputs(state)):
+                        state["timings"].update(_usage(chunk))
+                        piece = _text(chunk)
                         if piece:
                             if not pieces:
                                 state["timings"]["first_token_ms"] = (
@@ -614,6 +654,52 @@ def _signatures(pending: list[tuple[Article, list[Chunk]]]) -> dict[str, str]:
     from assistant import dedup
 
     return {article.id: dedup.encode(dedup.signature(article.text)) for article, _ in pending}
+
+
+MAX_CONFLICTS = 2  # disagreements named in one answer
+
+
+def _cited_sources(citations: list[Citation], evidence: list[Hit]) -> list[str]:
+    """Title and text of each evidence passage a citation quotes from."""
+    out = []
+    for hit in evidence:
+        chunk = hit.chunk
+        if any(
+            c.article_id == chunk.article_id and chunk.start <= c.start < chunk.end
+            for c in citations
+        ):
+            out.append(f"{hit.title}. {chunk.text}")
+    return out
+
+
+def _surface_conflicts(text: str, citations: list[Citation], evidence: list[Hit]) -> str:
+    """Append a sentence citing each source that contradicts a cited quote (adds citations)."""
+    from assistant.citations import cite
+    from assistant.conflicts import conflict_sentence, find_conflicts
+
+    for conflict in find_conflicts(citations, evidence)[:MAX_CONFLICTS]:
+        n = len(citations) + 1
+        citations.append(cite(n, conflict.hit, conflict.start, conflict.end, 1.0))
+        text = f"{text.rstrip()} {conflict_sentence(conflict, n)}"
+    return text
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content)
+
+
+def _usage(message: BaseMessage) -> dict[str, float]:
+    """Prompt and completion token counts of a model reply, when the backend reports them."""
+    usage = getattr(message, "usage_metadata", None)
+    if not usage:
+        return {}
+    return {
+        "prompt_tokens": float(usage.get("input_tokens", 0)),
+        "completion_tokens": float(usage.get("output_tokens", 0)),
+    }
 
 
 def _strip_for_history(answer: str) -> str:

@@ -632,6 +632,27 @@ def stem(word: str) -> str:
     return word
 
 
+def name_words(text: str) -> frozenset[frozenset[str]]:
+    """The runs of capitalised words of `text` ("Xi Jinping"), each a set of stemmed words."""
+    return _profile(text).names
+
+
+def number_keys(text: str) -> frozenset[str]:
+    """The normalised numbers of `text` ("100%" and "100 percent" are both "100%")."""
+    return frozenset(_number_keys(text))
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The stemmed content words and normalised numbers of `text` (what support counts)."""
+    profile = _profile(text)
+    return profile.words | profile.numbers
+
+
+def word_found(word: str, words: frozenset[str]) -> bool:
+    """Is `word` (stemmed) among `words`, allowing for derived forms ("China"/"Chinese")?"""
+    return _word_found(word, words)
+
+
 def _word_found(word: str, words: frozenset[str]) -> bool:
     if word in words:
         return True
@@ -1005,7 +1026,13 @@ def _quote(passages: Sequence[str], span: _Span) -> str:
 
 
 def _citation(n: int, hit: Hit, span: _Span) -> Citation:
+    return cite(n, hit, span.start, span.end, span.score)
+
+
+def cite(n: int, hit: Hit, start: int, end: int, score: float) -> Citation:
+    """Citation number `n` of `hit.chunk.text[start:end]`, with offsets into the article."""
     chunk = hit.chunk
+    span = _Span(start, end, score)
     return Citation(
         n=n,
         article_id=chunk.article_id,

@@ -98,6 +98,24 @@ class Settings(BaseSettings):
         description="Judge an answer sentence on what it adds to the question: the words it "
         "repeats from the question need not be in the quote, only near it.",
     )
+    evidence: bool = Field(
+        True,
+        description="Hand the model the few sentences of the retrieved passages that bear on "
+        "the question (with a neighbour where needed) instead of whole passages.",
+    )
+    evidence_sentences: int = Field(
+        6, ge=1, le=30, description="Sentences selected as evidence (neighbours on top)."
+    )
+    answer_check: bool = Field(
+        True,
+        description="Abstain when the supported answer does not answer the question asked "
+        "(wrong kind of answer, or the question's key terms missing from it and its sources).",
+    )
+    conflicts: bool = Field(
+        True,
+        description="Say so and cite both when another source gives a different value for "
+        "the fact an answer cites.",
+    )
     min_relevance: float = Field(
         0.25,
         description="Abstain without asking the model when the best passage's cosine "
@@ -126,6 +144,10 @@ class Settings(BaseSettings):
     max_tokens: int = Field(200, ge=16, description="Most tokens in one answer.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
     n_threads: int | None = Field(None, description="CPU threads for llama.cpp (None: all).")
+    n_batch: int = Field(512, ge=8, description="Prompt tokens llama.cpp processes per batch.")
+    prompt_lookup: int = Field(
+        0, ge=0, description="Local model: draft tokens of prompt-lookup decoding (0: off)."
+    )
     request_timeout: float = Field(
         120.0, gt=0, description="Seconds before a request to an LLM or Chroma server fails."
     )
@@ -173,6 +195,10 @@ class Settings(BaseSettings):
             "rerank",
             "verify",
             "question_aware",
+            "evidence",
+            "evidence_sentences",
+            "answer_check",
+            "conflicts",
         ]
         # No secret (SecretStr) among the keys: they never change answers and must not reach
         # reports, not even hashed.

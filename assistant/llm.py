@@ -63,6 +63,13 @@ class ChatLlamaCpp(BaseChatModel):
     max_tokens: int = Field(default=200, ge=1, description="Most tokens in one answer.")
     stop: list[str] | None = Field(default=None, description="Stop sequences added to every call.")
     seed: int = Field(default=0, description="Sampling seed, so equal inputs give equal answers.")
+    n_batch: int = Field(default=512, ge=8, description="Prompt tokens processed per batch.")
+    prompt_lookup: int = Field(
+        default=0,
+        ge=0,
+        description="Draft tokens per step of prompt-lookup decoding (0: off). Answers copy "
+        "words from their sources, so drafting them from the prompt can save decoding steps.",
+    )
     client: Any = Field(
         default=None, exclude=True, description="A ready `llama_cpp.Llama` (or a fake in tests)."
     )
@@ -177,13 +184,20 @@ class ChatLlamaCpp(BaseChatModel):
                 "or choose another backend with ASSISTANT_LLM=openai or ollama"
             ) from exc
         threads = self.n_threads or os.cpu_count() or 1
+        draft = None
+        if self.prompt_lookup:
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            draft = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup)
         try:
             return Llama(
                 model_path=str(path),
                 n_ctx=self.n_ctx,
+                n_batch=self.n_batch,
                 n_threads=threads,
                 n_threads_batch=threads,
                 seed=self.seed,
+                draft_model=draft,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -248,6 +262,8 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             cache_dir=settings.model_cache_dir,
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
+            n_batch=settings.n_batch,
+            prompt_lookup=settings.prompt_lookup,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.citations import stem
+from assistant.citations import content_words, stem, word_found
 
 _QUESTION_WORDS = (
     r"who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|"
@@ -69,7 +69,27 @@ def _content(text: str) -> set[str]:
     return {stem(w) for w in words if w not in _STOP and len(w) > 1}
 
 
-def _wants(part: str) -> str | None:
+_NAMED_THINGS = (
+    "country|countries|city|cities|state|states|nation|company|companies|firm|team|person|"
+    "leader|president|minister|organization|organisation|agency|group|party|band|singer|actor|"
+    "actress|artist|author|player|athlete|brand|automaker|airline|bank|network|island|province|"
+    "region|continent|university|school|newspaper|publisher|show|film|movie|song|album|book"
+)
+_ASKS_NAME = re.compile(rf"^(?:which|what)\s+(?:\w+\s+)?(?:{_NAMED_THINGS})\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def answer_kind(part: str) -> str | None:
+    """The kind of answer a question asks for: 'date', 'number', 'name', or None.
+
+    Read from the clause that asks: in "Police arrested 31 men this week. Where was the event?"
+    that is "Where was the event?".
+    """
+    clauses = [c for c in _CLAUSE.split(part.strip()) if c.strip()]
+    asking = [c for c in clauses if c.rstrip().endswith("?")]
+    part = (asking or clauses or [part])[-1]
+    if _ASKS_NAME.match(part.strip()):
+        return "name"
     head = part.lower().split()
     if not head:
         return None
@@ -82,12 +102,13 @@ def _wants(part: str) -> str | None:
         return "date"
     if first == "how" and len(head) > 1 and head[1] in ("many", "much", "long", "old", "far"):
         return "number"
-    if first in ("who", "whom", "whose"):
+    if first in ("who", "whom", "whose", "where"):
         return "name"
     return None
 
 
-def _has(kind: str, text: str, part: str) -> bool:
+def has_kind(kind: str, text: str, part: str) -> bool:
+    """Does `text` hold an answer of `kind` (a name must be one the question `part` lacks)?"""
     if kind == "date":
         return bool(_DATE.search(text))
     if kind == "number":
@@ -116,8 +137,8 @@ def uncovered_parts(question: str, supported: Sequence[str]) -> list[str]:
     open_parts = []
     for i, part in enumerate(parts):
         own = words[i] - set().union(*(w for j, w in enumerate(words) if j != i))
-        kind = _wants(part)
-        if kind and not _has(kind, text, part):
+        kind = answer_kind(part)
+        if kind and not has_kind(kind, text, part):
             open_parts.append(part)
             continue
         if len(own) >= MIN_PART_WORDS and len(own & have) * 2 < len(own):
@@ -129,3 +150,62 @@ def uncovered_sentence(parts: Sequence[str]) -> str:
     """The sentence appended to a partial answer."""
     quoted = "; ".join(f"“{p.rstrip('?')}?”" for p in parts)
     return f"The articles do not answer this part of the question: {quoted}"
+
+
+ANCHOR_SHARE = 0.5
+"""Least share of the question's content words that the answer and its sources must hold."""
+_GENERIC = frozenset(
+    stem(w)
+    for w in (
+        "week",
+        "weekend",
+        "month",
+        "year",
+        "day",
+        "today",
+        "yesterday",
+        "tonight",
+        "recent",
+        "recently",
+        "latest",
+        "ago",
+    )
+)
+
+
+def answers_question(question: str, supported: Sequence[str], sources: Sequence[str]) -> bool:
+    """Do the supported sentences (with the sources they cite) answer `question` at all?
+
+    A sentence can be true and backed by its source and still not answer the question: asked
+    "Who acquired WhatsApp?", a snippet about WhatsApp's founders supports "WhatsApp was
+    founded by Jan Koum", which names no buyer. So the answer must hold the kind of answer the
+    question asks for (a date, a number, a name it does not itself contain), and the answer
+    with its cited sources must hold at least `ANCHOR_SHARE` of the question's content words
+    (less the words of time, which the date filter handles) and every number of it (a year, a
+    count): "Super Bowl 2021" is not answered from a snippet about Super Bowl LVIII in 2024.
+
+    Args:
+        question: The (standalone) question.
+        supported: The answer's sentences that carry a verified citation.
+        sources: The texts of the passages those sentences cite (with titles).
+    """
+    if not supported:
+        return False
+    answer = " ".join(supported)
+    kind = answer_kind(question)
+    if kind and not has_kind(kind, answer, question):
+        return False
+    asked = content_words(question) - _GENERIC
+    if not asked:
+        return True
+    held = content_words(" ".join([answer, *sources]))
+    numbers = {w for w in asked if w[:1].isdigit()}
+    if any(not _number_held(n, held) for n in numbers):
+        return False
+    found = sum(word_found(w, held) for w in asked)
+    return found >= ANCHOR_SHARE * len(asked)
+
+
+def _number_held(key: str, held: frozenset[str]) -> bool:
+    bare = key.rstrip("%bmtk")
+    return key in held or any(h.rstrip("%bmtk") == bare for h in held if h[:1].isdigit())

@@ -101,6 +101,11 @@ class Answer(_Frozen):
     abstained: bool = False
     standalone_question: str | None = None
     hits: list[Hit] = Field(default_factory=list)
+    evidence: list[Hit] = Field(
+        default_factory=list,
+        description="What the model was shown, numbered [1]..: the sentences of `hits` selected "
+        "for the question (or the whole passages when evidence selection is off).",
+    )
     model: str = ""
     timings: dict[str, float] = Field(default_factory=dict)
     settings_hash: str = ""

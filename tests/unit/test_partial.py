@@ -69,3 +69,52 @@ def test_uncovered_sentence_quotes_each_part() -> None:
         "The articles do not answer this part of the question: “when is the summit?”; "
         "“who hosts it?”"
     )
+
+
+# --- does the answer answer the question at all ---------------------------------------------
+
+
+def test_answer_kind_reads_the_asking_clause() -> None:
+    from assistant.partial import answer_kind
+
+    assert answer_kind("Police arrested 31 men this week. Where was the event?") == "name"
+    assert answer_kind("Which automaker recalled 2.9 million vehicles?") == "name"
+    assert answer_kind("How much did the bidder pay?") == "number"
+    assert answer_kind("When will the summit start?") == "date"
+    assert answer_kind("What did the IRS announce?") is None
+
+
+def test_a_true_sentence_without_the_asked_kind_is_no_answer() -> None:
+    from assistant.partial import answers_question
+
+    q = "Who acquired WhatsApp?"
+    said = ["The messaging app has more than two billion users."]
+    assert not answers_question(q, said, ["WhatsApp has more than two billion users."])
+    named = ["Facebook acquired WhatsApp in 2014 for $19 billion."]
+    assert answers_question(q, named, named)
+
+
+def test_the_questions_numbers_must_be_in_the_sources() -> None:
+    from assistant.partial import answers_question
+
+    q = "Where was the Super Bowl 2021 held?"
+    wrong = ["Super Bowl LVIII will be held in Las Vegas."]
+    assert not answers_question(q, wrong, wrong)
+    right = ["Super Bowl 2021 was held in Tampa, Florida."]
+    assert answers_question(q, right, right)
+
+
+def test_an_answer_sharing_too_few_of_the_questions_words_is_no_answer() -> None:
+    from assistant.partial import answers_question
+
+    q = "Which country banned rainbow-colored toys, saying they promote homosexuality?"
+    off = ["Germany exported more cars to China than ever before."]
+    assert not answers_question(q, off, off)
+    on = ["Saudi Arabia seized rainbow-colored toys, saying they promote homosexuality."]
+    assert answers_question(q, on, on)
+
+
+def test_nothing_supported_answers_nothing() -> None:
+    from assistant.partial import answers_question
+
+    assert not answers_question("What tariff did Trump threaten?", [], [TARIFF])
