@@ -644,9 +644,16 @@ class _IngestRun:
         for article, chunks in self.pending:
             items.append((article, chunks, vectors[offset : offset + len(chunks)]))
             offset += len(chunks)
-        self.store.put(items, self.key)
+        self.store.put(items, self.key, signatures=_signatures(self.pending))
         self.chunks += len(texts)
         self.pending, self.pending_chunks = [], 0
+
+
+def _signatures(pending: list[tuple[Article, list[Chunk]]]) -> dict[str, str]:
+    """Near-duplicate signatures of the articles about to be stored (the store persists them)."""
+    from assistant import dedup
+
+    return {article.id: dedup.encode(dedup.signature(article.text)) for article, _ in pending}
 
 
 MAX_CONFLICTS = 2  # disagreements named in one answer

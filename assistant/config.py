@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,8 +42,9 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Extra HTTP headers for the Chroma server (e.g. an auth token), as JSON.",
     )
-    chroma_token: str | None = Field(
-        None, description="Bearer token for a Chroma server with token auth."
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for a Chroma server with token auth (never shown: a SecretStr).",
     )
 
     # --- embeddings ----------------------------------------------------------------------
@@ -136,7 +137,9 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         None, description="Base URL of an OpenAI-compatible server, e.g. http://host:8000/v1."
     )
-    openai_api_key: str | None = Field(None, description="API key for the OpenAI backend.")
+    openai_api_key: SecretStr | None = Field(
+        None, description="API key for the OpenAI backend (never shown: a SecretStr)."
+    )
     ollama_url: str = Field("http://127.0.0.1:11434", description="URL of an Ollama server.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(200, ge=16, description="Most tokens in one answer.")
@@ -198,5 +201,7 @@ class Settings(BaseSettings):
             "answer_check",
             "conflicts",
         ]
+        # No secret (SecretStr) among the keys: they never change answers and must not reach
+        # reports, not even hashed.
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -1,11 +1,12 @@
 """Near-duplicate articles: the same wire story published by several outlets.
 
-Each article gets a MinHash signature (datasketch) of its word 5-shingles when it is stored;
-the signature rides in the article's record (`minhash`), so nothing is recomputed on later
-runs. `DuplicateIndex` puts the signatures of every stored article into a MinHash LSH and joins
-articles whose estimated Jaccard similarity reaches `THRESHOLD` into groups (transitively).
-Retrieval keeps the passages of one article per group, the best-ranked, and its hits and
-citations list the other outlets (`also_in`).
+Each article gets a MinHash signature (datasketch) of its word 5-shingles when it is ingested:
+the ingest computes it here, before the store, and the store only persists it in the article's
+record (`minhash`), so nothing is recomputed on later runs. `DuplicateIndex` puts the
+signatures of every stored article into a MinHash LSH and joins articles whose estimated
+Jaccard similarity reaches `THRESHOLD` into groups (transitively). Retrieval keeps the passages
+of one article per group, the best-ranked, and its hits and citations list the other outlets
+(`also_in`).
 
 Like the lexical index, the index lives in memory, is derived from the store and is rebuilt
 when the store's revision changes, so every process sharing a Chroma server agrees on groups.
@@ -20,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -96,9 +97,12 @@ class DuplicateIndex:
         rev = self._store.revision()
         if rev == self._revision:
             return
-        records = self._store.article_signatures()
+        records = {
+            aid: (outlet, decode(sig) if sig is not None else None)
+            for aid, (outlet, sig) in self._store.article_signatures().items()
+        }
         missing = [aid for aid, (_, sig) in records.items() if sig is None]
-        if missing:  # stored before signatures existed
+        if missing:  # stored before signatures existed (or with an unreadable one)
             for aid, text in self._store.article_texts(missing).items():
                 records[aid] = (records[aid][0], signature(text))
         sigs = {aid: sig for aid, (_, sig) in records.items() if sig is not None}
@@ -192,16 +196,3 @@ def _after(published: date | None, until: date | None) -> bool:
 
 def _day(published: date | None) -> date:
     return published or date.max
-
-
-def outlet_from_meta(article_id: str, meta: dict[str, Any]) -> Outlet:
-    """An `Outlet` from an article record's metadata."""
-    from assistant.store import _parse_date
-
-    return Outlet(
-        article_id=article_id,
-        title=str(meta.get("title", article_id)),
-        source=meta.get("source"),
-        url=meta.get("url"),
-        published=_parse_date(meta.get("published")),
-    )

@@ -1,4 +1,4 @@
-"""The assistant's errors: each carries one clear line; only cli.py and ui.py print them."""
+"""The assistant's errors: each carries one clear line; only cli.py and assistant/ui print them."""
 
 from __future__ import annotations
 

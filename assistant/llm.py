@@ -270,28 +270,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             max_tokens=settings.max_tokens,
         )
     if settings.llm == "openai":
-        if not settings.openai_base_url:
-            raise ConfigError(
-                "ASSISTANT_OPENAI_BASE_URL is not set; ASSISTANT_LLM=openai needs the server's "
-                "base URL, e.g. http://127.0.0.1:8000/v1"
-            )
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(
-            model=settings.llm_model,
-            base_url=settings.openai_base_url,
-            # Local servers (vLLM, llama.cpp, LM Studio) ignore the key but the client wants one.
-            api_key=SecretStr(settings.openai_api_key or "not-needed"),
-            temperature=settings.temperature,
-            max_completion_tokens=settings.max_tokens,  # the field's alias; sent as such
-            # llama_cpp.server and other OpenAI-compatible servers only know the older
-            # `max_tokens` and ignore `max_completion_tokens`; OpenAI itself refuses both at once
-            extra_body=None
-            if _is_openai(settings.openai_base_url)
-            else {"max_tokens": settings.max_tokens},
-            timeout=settings.request_timeout,
-            max_retries=settings.max_retries,
-        )
+        return _openai_chat_model(settings)
     if settings.llm == "ollama":
         from langchain_ollama import ChatOllama
 
@@ -305,6 +284,32 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             client_kwargs={"timeout": settings.request_timeout},
         )
     raise ConfigError(f"unknown LLM backend {settings.llm!r} (ASSISTANT_LLM)")
+
+
+def _openai_chat_model(settings: Settings) -> BaseChatModel:
+    """`ChatOpenAI` for an OpenAI-compatible server (see `make_chat_model`)."""
+    if not settings.openai_base_url:
+        raise ConfigError(
+            "ASSISTANT_OPENAI_BASE_URL is not set; ASSISTANT_LLM=openai needs the server's "
+            "base URL, e.g. http://127.0.0.1:8000/v1"
+        )
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.openai_base_url,
+        # Local servers (vLLM, llama.cpp, LM Studio) ignore the key but the client wants one.
+        api_key=settings.openai_api_key or SecretStr("not-needed"),
+        temperature=settings.temperature,
+        max_completion_tokens=settings.max_tokens,  # the field's alias; sent as such
+        # llama_cpp.server and other OpenAI-compatible servers only know the older
+        # `max_tokens` and ignore `max_completion_tokens`; OpenAI itself refuses both at once
+        extra_body=None
+        if _is_openai(settings.openai_base_url)
+        else {"max_tokens": settings.max_tokens},
+        timeout=settings.request_timeout,
+        max_retries=settings.max_retries,
+    )
 
 
 def describe_model(settings: Settings) -> str:

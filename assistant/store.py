@@ -16,23 +16,30 @@ when the writer was killed half-way.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
-import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant import dedup
 from assistant.config import Settings
 from assistant.errors import AssistantError, StoreError
+from assistant.records import (
+    ArticleInfo,
+    StoredChunk,
+    article_records,
+    article_version,
+    chunk_records,
+    date_int,
+    outlet_from_meta,
+    parse_date,
+    with_similarity,
+)
 from assistant.types import Article, Chunk, Outlet
 
 if TYPE_CHECKING:
@@ -86,51 +93,6 @@ def _server_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
-@dataclass(frozen=True)
-class ArticleInfo:
-    """An article as listed by the store (without its text)."""
-
-    id: str
-    title: str
-    source: str | None
-    published: date | None
-    url: str | None
-    chunks: int
-    sha256: str
-    chunking: str
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk read back from the store, with its article's metadata."""
-
-    chunk: Chunk
-    title: str
-    source: str | None
-    published: date | None
-    url: str | None
-    version: str = ""
-    similarity: float | None = None
-
-
-def _parse_date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _date_int(value: date | None) -> int:
-    return value.year * 10000 + value.month * 100 + value.day if value else 0
-
-
-def _clean(meta: dict[str, Any]) -> dict[str, Any]:
-    """Chroma rejects None metadata values; drop them."""
-    return {k: v for k, v in meta.items() if v is not None}
-
-
 def chunking_key(settings: Settings) -> str:
     """Identifies how an article was chunked; a change means re-chunking on next ingest."""
     return f"{CHUNKING_VERSION}/{settings.chunk_size}/{settings.chunk_overlap}"
@@ -178,7 +140,8 @@ class Store:
                 )
             headers = dict(settings.chroma_headers)
             if settings.chroma_token:
-                headers.setdefault("Authorization", f"Bearer {settings.chroma_token}")
+                token = settings.chroma_token.get_secret_value()
+                headers.setdefault("Authorization", f"Bearer {token}")
             try:
                 client = chromadb.HttpClient(
                     host=url.hostname,
@@ -329,21 +292,19 @@ class Store:
             text=text,
             source=meta.get("source"),  # type: ignore[arg-type]
             url=meta.get("url"),  # type: ignore[arg-type]
-            published=_parse_date(meta.get("published")),
+            published=parse_date(meta.get("published")),
             path=meta.get("path"),  # type: ignore[arg-type]
             sha256=str(meta.get("sha256", "")),
         )
 
     @_server_errors
-    def article_signatures(self) -> dict[str, tuple[Outlet, np.ndarray | None]]:
-        """Every committed article as an Outlet with its MinHash signature (None if absent)."""
-        out: dict[str, tuple[Outlet, np.ndarray | None]] = {}
+    def article_signatures(self) -> dict[str, tuple[Outlet, str | None]]:
+        """Every committed article as an Outlet with its stored near-duplicate signature (the
+        text `dedup.encode` made; None when the article was stored without one)."""
+        out: dict[str, tuple[Outlet, str | None]] = {}
         for aid, meta in self._article_metas():
             sig = meta.get("minhash")
-            out[aid] = (
-                dedup.outlet_from_meta(aid, meta),
-                dedup.decode(sig) if isinstance(sig, str) else None,
-            )
+            out[aid] = (outlet_from_meta(aid, meta), sig if isinstance(sig, str) else None)
         return out
 
     @_server_errors
@@ -378,14 +339,14 @@ class Store:
                     id=aid,
                     title=str(meta.get("title", aid)),
                     source=meta.get("source"),  # type: ignore[arg-type]
-                    published=_parse_date(meta.get("published")),
+                    published=parse_date(meta.get("published")),
                     url=meta.get("url"),  # type: ignore[arg-type]
                     chunks=int(meta.get("chunks", 0) or 0),  # type: ignore[arg-type]
                     sha256=str(meta.get("sha256", "")),
                     chunking=str(meta.get("chunking", "")),
                 )
             )
-        infos.sort(key=lambda a: (-_date_int(a.published), a.title.lower()))
+        infos.sort(key=lambda a: (-date_int(a.published), a.title.lower()))
         return infos
 
     @_server_errors
@@ -459,7 +420,7 @@ class Store:
             chunk=chunk,
             title=str(meta.get("title", chunk.article_id)),
             source=meta.get("source"),
-            published=_parse_date(meta.get("published")),
+            published=parse_date(meta.get("published")),
             url=meta.get("url"),
             version=str(meta.get("version", "")),
         )
@@ -484,7 +445,7 @@ class Store:
         dists = (res.get("distances") or [[]])[0]
         for cid, meta, doc, dist in zip(ids, metas, docs, dists, strict=False):
             stored = self._stored(cid, dict(meta or {}), doc or "")
-            out.append((cid, _with_similarity(stored, 1.0 - float(dist))))
+            out.append((cid, with_similarity(stored, 1.0 - float(dist))))
         return out
 
     @_server_errors
@@ -507,41 +468,21 @@ class Store:
         self,
         items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
         chunking: str,
+        *,
+        signatures: Mapping[str, str],
     ) -> None:
-        """Store articles with their chunks and chunk vectors, crash-safely."""
+        """Store articles with their chunks and chunk vectors, crash-safely.
+
+        Args:
+            items: (article, its chunks, one vector per chunk).
+            chunking: The chunking key the chunks were made with (see `chunking_key`).
+            signatures: Article id -> its near-duplicate signature as text (computed by
+                `dedup` before the store; persisted here as the record's `minhash`).
+        """
         if not items:
             return
         written = int(time.time())  # lets repair() tell a crashed write from a running one
-        ids: list[str] = []
-        vecs: list[np.ndarray] = []
-        docs: list[str] = []
-        metas: list[dict[str, Any]] = []
-        for article, chunks, vectors in items:
-            version = article_version(article, chunking)
-            for chunk, vec in zip(chunks, vectors, strict=True):
-                ids.append(self.store_id(chunk, version))
-                vecs.append(vec)
-                docs.append(chunk.text)
-                metas.append(
-                    _clean(
-                        {
-                            "article_id": article.id,
-                            "version": version,
-                            "written": written,
-                            "chunk_id": chunk.id,
-                            "index": chunk.index,
-                            "start": chunk.start,
-                            "end": chunk.end,
-                            "title": article.title,
-                            "source": article.source,
-                            "published": article.published.isoformat()
-                            if article.published
-                            else None,
-                            "published_int": _date_int(article.published),
-                            "url": article.url,
-                        }
-                    )
-                )
+        ids, vecs, docs, metas = chunk_records(items, chunking, written, self.store_id)
         page = self._write_page
         if vecs:
             self._dim = len(vecs[0])
@@ -551,34 +492,16 @@ class Store:
         # 1. the new version's chunks (invisible until committed)
         _upsert_pages(self.chunks, ids, vecs, docs, metas, page)
         # 2. commit: the article records
-        a_ids, a_vecs, a_docs, a_metas = [], [], [], []
-        for article, chunks, vectors in items:
-            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-            norm = float(np.linalg.norm(mean)) or 1.0
-            a_ids.append(article.id)
-            a_vecs.append((mean / norm).tolist())
-            a_docs.append(article.text)
-            a_metas.append(
-                _clean(
-                    {
-                        "kind": "article",
-                        "title": article.title,
-                        "source": article.source,
-                        "url": article.url,
-                        "published": article.published.isoformat() if article.published else None,
-                        "published_int": _date_int(article.published),
-                        "path": article.path,
-                        "sha256": article.sha256,
-                        "chunking": chunking,
-                        "version": article_version(article, chunking),
-                        "chunks": len(chunks),
-                        "minhash": dedup.encode(dedup.signature(article.text)),
-                    }
-                )
-            )
-        _upsert_pages(self.articles, a_ids, a_vecs, a_docs, a_metas, page)
-        # 3. drop what the previous versions left behind, many articles per request (one
-        # request per article costs a round trip each on a server)
+        _upsert_pages(self.articles, *article_records(items, chunking, signatures), page)
+        # 3. drop what the previous versions left behind
+        self._drop_stale(items, chunking)
+        self._bump()
+
+    def _drop_stale(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]], chunking: str
+    ) -> None:
+        """Delete the chunks of the articles' other versions, many articles per request (one
+        request per article costs a round trip each on a server)."""
         stale = [
             {"$and": [{"article_id": article.id}, {"version": {"$ne": version}}]}
             for article, version in {
@@ -589,7 +512,6 @@ class Store:
             group = stale[i : i + _DELETE_PAGE]
             where: Any = group[0] if len(group) == 1 else {"$or": group}
             self.chunks.delete(where=where)
-        self._bump()
 
     @_server_errors
     def remove(self, article_id: str) -> bool:
@@ -700,12 +622,3 @@ def _set_timeout(client: ClientAPI, seconds: float) -> None:
     session = getattr(getattr(client, "_server", None), "_session", None)
     if isinstance(session, httpx.Client):
         session.timeout = httpx.Timeout(seconds, connect=min(seconds, 10.0))
-
-
-def article_version(article: Article, chunking: str) -> str:
-    """Version of an article's chunks: changes with its text or with how it is chunked."""
-    return hashlib.sha256(f"{article.sha256}/{chunking}".encode()).hexdigest()[:12]
-
-
-def _with_similarity(stored: StoredChunk, similarity: float) -> StoredChunk:
-    return dataclasses.replace(stored, similarity=similarity)

@@ -31,7 +31,7 @@ from assistant.config import Settings
 from assistant.errors import ConfigError, InputError
 from assistant.store import Store
 from tests.conftest import ROOT, SEEDS
-from tests.unit.test_loaders import make_pdf
+from tests.unit.loaders.helpers import make_pdf
 
 pytestmark = pytest.mark.integration
 

@@ -54,11 +54,11 @@ class FakeStore:
     def revision(self) -> str:
         return self.rev
 
-    def article_signatures(self) -> dict[str, tuple[Outlet, np.ndarray | None]]:
+    def article_signatures(self) -> dict[str, tuple[Outlet, str | None]]:
         return {
             aid: (
                 Outlet(article_id=aid, title=aid.upper(), source=src, published=pub),
-                signature(text) if stored else None,
+                encode(signature(text)) if stored else None,
             )
             for aid, (text, src, pub, stored) in self.articles.items()
         }

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from assistant.errors import InputError
 from assistant.loaders import SUPPORTED_SUFFIXES, load_file, load_paths, normalise_text
 from assistant.types import Article
-from tests.unit.test_loaders import make_pdf
+from tests.unit.loaders.helpers import make_pdf
 
 _TEXT = (
     "Harbour council approves new ferry\n\n"

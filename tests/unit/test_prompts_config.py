@@ -49,6 +49,21 @@ def test_settings_hash_changes_with_answer_settings() -> None:
     assert Settings(port=1).settings_hash() == Settings(port=2).settings_hash()
 
 
+def test_secrets_never_show_in_repr_dumps_or_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings(openai_api_key="sk-x", chroma_token="tok-y")
+    shown = [repr(s), str(s), s.model_dump_json(), repr(s.model_dump()), f"{s!r} {s}"]
+    for text in shown:
+        assert "sk-x" not in text and "tok-y" not in text
+    assert s.openai_api_key is not None and s.openai_api_key.get_secret_value() == "sk-x"
+    assert s.chroma_token is not None and s.chroma_token.get_secret_value() == "tok-y"
+    monkeypatch.setenv("ASSISTANT_OPENAI_API_KEY", "sk-env")
+    with pytest.raises(ValueError) as info:  # a bad setting next to a secret
+        Settings(top_k=0)
+    assert "sk-env" not in str(info.value)
+    assert Settings().openai_api_key == Settings(openai_api_key="sk-env").openai_api_key
+    assert Settings(openai_api_key="a").settings_hash() == Settings().settings_hash()
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("  What\x00 tariff?\x07 ", "What tariff?"), ("a\n\nb", "a b")],

@@ -543,7 +543,7 @@ def test_check_upload(tmp_path: Path, name: str, size: int, problem: str | None)
 
 
 def test_session_keeps_its_own_turns_and_drops_the_oldest(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ui, "MAX_TURNS_KEPT", 3)
+    monkeypatch.setattr(ui.session, "MAX_TURNS_KEPT", 3)
     a, b = ui.Session(), ui.Session()
     turns = [a.add(f"q{i}", tariff_answer(f"q{i}")) for i in range(5)]
     assert turns == [0, 1, 2, 3, 4]

@@ -1,0 +1,4 @@
+(md) => {
+  if (md && navigator.clipboard) { navigator.clipboard.writeText(md).catch(() => {}); }
+  return md;
+}
