@@ -9,8 +9,10 @@ abstention and latency, and the scores are averaged overall and per tag.
 
 Metric definitions (see `evals/README.md` for the long form):
 
-- `answer_exact`, `answer_f1`, `answer_contains_gold`, `answer_similarity`: against the best gold
-  alias, over answerable cases; an abstention on an answerable case scores 0.
+- `answer_exact`, `answer_f1`, `answer_contains_gold`, `answer_semantic_match` (containment
+  after `semantic_normalize`: numbers, dates, currencies spelled one way), `answer_similarity`:
+  against the best gold alias, over answerable cases; an abstention on an answerable case
+  scores 0.
 - `citation_precision` / `citation_recall` (ALCE): over answers that did not abstain.
 - `retrieval_recall_at_k`, `mrr`: over cases that name gold articles.
 - `abstention_rate` (unanswerable cases), `false_abstention_rate` (answerable cases),
@@ -78,6 +80,7 @@ ANSWER_METRICS: tuple[str, ...] = (
     "answer_exact",
     "answer_f1",
     "answer_contains_gold",
+    "answer_semantic_match",
     "answer_similarity",
     "answer_judge",
 )
@@ -600,6 +603,198 @@ def contains_gold(prediction: str, gold: str) -> float:
     return float(f" {ref} " in f" {normalize_answer(prediction)} ")
 
 
+# Semantic canonical form, on top of `normalize_answer`'s tokens: number words and ordinals
+# become digits, scale words multiply ("3 million" = 3000000), month abbreviations become month
+# names and a day before its month moves after it ("1 november" = "november 1").
+_UNITS: dict[str, int] = {
+    word: n
+    for n, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS: dict[str, int] = {
+    word: 10 * n
+    for n, word in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
+    )
+}
+_ORDINALS: dict[str, int] = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fifth": 5,
+    "eighth": 8,
+    "ninth": 9,
+    "twelfth": 12,
+    **{f"{w}th": n for w, n in _UNITS.items() if n in (4, 6, 7, 10, 11, *range(13, 20))},
+    **{f"{w[:-1]}ieth": n for w, n in _TENS.items()},
+}
+_SCALES: dict[str, int] = {
+    "thousand": 10**3,
+    "million": 10**6,
+    "billion": 10**9,
+    "trillion": 10**12,
+}
+_MONTHS: dict[str, str] = {
+    **{
+        m[:3]: m
+        for m in (
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ]
+        )
+    },
+    "sept": "september",
+}
+_MONTH_NAMES: frozenset[str] = frozenset((*_MONTHS.values(), "may"))
+_SYNONYMS: dict[str, str] = {
+    "dollar": "dollars",
+    "usd": "dollars",
+    "pound": "pounds",
+    "euro": "euros",
+    "pct": "percent",
+}
+_NUMBER_TOKEN_RE = re.compile(r"\d+(?:\.\d+)?")
+_ORDINAL_TOKEN_RE = re.compile(r"(\d+)(?:st|nd|rd|th)")
+
+
+def _number_word(token: str) -> int | None:
+    """The value of a cardinal or ordinal number word (`five`, `twenty`, `first`), else None."""
+    for table in (_UNITS, _TENS, _ORDINALS):
+        if token in table:
+            return table[token]
+    return None
+
+
+def _can_add(current: int, value: int, last_was_tens: bool) -> bool:
+    """Whether `value` continues the spelled number so far ("twenty" + "five", not "five two")."""
+    if current == 0:
+        return True
+    if value < 10 and last_was_tens:
+        return True
+    return current % 100 == 0 and current > 0 and value < 100
+
+
+def _format_number(value: float) -> str:
+    value = round(value, 6)
+    return str(int(value)) if value == int(value) else f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _read_number(tokens: list[str], i: int) -> tuple[str, int] | None:
+    """A number starting at `tokens[i]` (digits or words, with scales): (digits, next index)."""
+    token = tokens[i]
+    digits = _NUMBER_TOKEN_RE.fullmatch(token) or _ORDINAL_TOKEN_RE.fullmatch(token)
+    if digits:
+        amount = float(digits[1] if digits.re is _ORDINAL_TOKEN_RE else digits[0])
+        j = i + 1
+        if j < len(tokens) and tokens[j] in _SCALES:
+            amount *= _SCALES[tokens[j]]
+            j += 1
+        return _format_number(amount), j
+    if _number_word(token) is None:
+        return None
+    total, current, j, last_tens = 0, 0, i, False
+    while j < len(tokens):
+        word = tokens[j]
+        value = _number_word(word)
+        if value is not None and _can_add(current, value, last_tens):
+            current += value
+            last_tens = word in _TENS
+        elif (
+            word == "and"
+            and (current or total)
+            and current % 100 == 0
+            and j + 1 < len(tokens)
+            and (_number_word(tokens[j + 1]) or 100) < 100
+        ):
+            pass  # "one hundred and five"
+        elif word == "hundred" and 0 < current < 100:
+            current *= 100
+            last_tens = False
+        elif word in _SCALES and (current or total) and current < 1000:
+            total += current * _SCALES[word]
+            current, last_tens = 0, False
+        else:
+            break
+        j += 1
+    return _format_number(total + current), j
+
+
+def semantic_normalize(text: str) -> str:
+    """`normalize_answer`, then numbers, dates and units in one canonical spelling.
+
+    Accents are dropped ("Pogačar" = "Pogacar"). "$5", "five dollars" and "5 dollars" become
+    `5 dollars`; "Nov. 1", "November 1st" and "1 November" become `november 1`; "3 million" and
+    "3,000,000" become `3000000`; "twenty-five" becomes `25`; "first" and "1st" become `1`;
+    `pct` and `per cent` become `percent`.
+    """
+    folded = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKD", normalize_answer(text))
+        if not unicodedata.combining(ch)
+    )
+    tokens = [_SYNONYMS.get(t, _MONTHS.get(t, t)) for t in folded.split()]
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        number = _read_number(tokens, i)
+        if number is None:
+            out.append(tokens[i])
+            i += 1
+            continue
+        out.append(number[0])
+        i = number[1]
+        # a day before its month moves after it: "1 (of) november" -> "november 1"
+        j = i + 1 if i < len(tokens) and tokens[i] == "of" else i
+        if j < len(tokens) and tokens[j] in _MONTH_NAMES and len(number[0]) <= 2:
+            out[-1:] = [tokens[j], number[0]]
+            i = j + 1
+    return " ".join(out)
+
+
+def semantic_match(prediction: str, gold: str) -> float:
+    """1.0 when the canonical gold occurs in the canonical prediction on word boundaries.
+
+    Both sides go through `semantic_normalize`, so a paraphrased number, date, currency or
+    percentage still matches while a different number or name does not.
+    """
+    ref = semantic_normalize(gold)
+    if not ref:
+        return 0.0
+    return float(f" {ref} " in f" {semantic_normalize(prediction)} ")
+
+
 def best_alias_score(
     prediction: str, aliases: Sequence[str], metric: Callable[[str, str], float]
 ) -> float:
@@ -1015,6 +1210,7 @@ def _run_case(
         scores["answer_exact"] = best_alias_score(graded, case.answers, exact_match)
         scores["answer_f1"] = best_alias_score(graded, case.answers, token_f1)
         scores["answer_contains_gold"] = best_alias_score(graded, case.answers, contains_gold)
+        scores["answer_semantic_match"] = best_alias_score(graded, case.answers, semantic_match)
         scores["answer_similarity"] = answer_similarity(graded, case.answers, runner.embed)
         if judge is not None:
             scores["answer_judge"] = float(judge(case, graded)) if graded.strip() else 0.0
@@ -1436,12 +1632,13 @@ def render_summary(report: EvalReport) -> str:
     if report.by_tag:
         keys = (
             "answer_contains_gold",
+            "answer_semantic_match",
             "answer_f1",
             "citation_precision",
             "citation_recall",
             "abstention_rate",
         )
-        short = ("contains", "f1", "cit_p", "cit_r", "abstain")
+        short = ("contains", "semantic", "f1", "cit_p", "cit_r", "abstain")
         lines += ["", f"{'tag':<20} {'cases':>5} " + " ".join(f"{s:>8}" for s in short)]
         for tag, metrics in report.by_tag.items():
             n = sum(1 for c in report.cases if tag in c.tags)
@@ -1532,8 +1729,8 @@ def _render_markdown(report: EvalReport) -> str:
         "",
         "## Worst cases",
         "",
-        "| id | question | gold | answer | abstained | contains | f1 | cit. recall |",
-        "| --- | --- | --- | --- | --- | ---: | ---: | ---: |",
+        "| id | question | gold | answer | abstained | contains | semantic | f1 | cit. recall |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for case in worst_cases(report):
         gold = " / ".join(case.gold) if case.gold else "(unanswerable)"
@@ -1544,6 +1741,7 @@ def _render_markdown(report: EvalReport) -> str:
             _clip(case.error or case.answer, 160),
             "yes" if case.abstained else "no",
             _fmt("answer_contains_gold", case.scores.get("answer_contains_gold")),
+            _fmt("answer_semantic_match", case.scores.get("answer_semantic_match")),
             _fmt("answer_f1", case.scores.get("answer_f1")),
             _fmt("citation_recall", case.scores.get("citation_recall")),
         ]
@@ -1553,6 +1751,7 @@ def _render_markdown(report: EvalReport) -> str:
 
 _TAG_KEYS: tuple[str, ...] = (
     "answer_contains_gold",
+    "answer_semantic_match",
     "answer_f1",
     "citation_precision",
     "citation_recall",
@@ -1798,6 +1997,7 @@ TARGETS: dict[str, tuple[float, bool]] = {
 
 ABLATION_METRICS = (
     "answer_contains_gold",
+    "answer_semantic_match",
     "answer_f1",
     "citation_precision",
     "citation_recall",

@@ -33,6 +33,8 @@ from assistant.evaluation import (
     retrieval_scores,
     run_suite,
     score_citations,
+    semantic_match,
+    semantic_normalize,
     token_f1,
     write_reports,
 )
@@ -214,6 +216,77 @@ def test_contains_gold_respects_word_boundaries() -> None:
     assert contains_gold("It costs $15.", "$5") == 0.0
     assert contains_gold("It costs 5 dollars.", "$5") == 1.0
     assert contains_gold("anything", "the") == 0.0  # gold that normalises to nothing
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$5", "5 dollars"),
+        ("five dollars", "5 dollars"),
+        ("5 dollar", "5 dollars"),
+        ("$5.00", "5 dollars"),
+        ("Nov. 1", "november 1"),
+        ("November 1st", "november 1"),
+        ("1 November", "november 1"),
+        ("the 1st of November, 2022", "november 1 2022"),
+        ("Sept 7", "september 7"),
+        ("first", "1"),
+        ("twenty-five", "25"),
+        ("twenty first", "21"),
+        ("3 million", "3000000"),
+        ("3,000,000", "3000000"),
+        ("three million", "3000000"),
+        ("$10.4 billion", "10400000000 dollars"),
+        ("one hundred and five", "105"),
+        ("fifty per cent", "50 percent"),
+        ("50 pct", "50 percent"),
+        ("“Squid Game”", "squid game"),
+        ("Tadej Pogačar", "tadej pogacar"),
+        ("five six", "5 6"),  # two numbers, not 11
+        ("", ""),
+    ],
+)
+def test_semantic_normalize(text: str, expected: str) -> None:
+    assert semantic_normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold"),
+    [
+        ("It costs five dollars [1].", "$5"),
+        ("It costs 5 dollars.", "$5"),
+        ("It opens on November 1.", "Nov. 1"),
+        ("It opens on 1 November.", "November 1"),
+        ("She came first.", "1st"),
+        ("Two people were hurt.", "2"),
+        ("It raised twenty-five million dollars.", "$25 million"),
+        ("About 3,000,000 people.", "3 million"),
+        ("Prices rose 8 per cent.", "8%"),
+        ("It was Tadej Pogacar.", "Tadej Pogačar"),
+    ],
+)
+def test_semantic_match_accepts_paraphrase(prediction: str, gold: str) -> None:
+    assert semantic_match(prediction, gold) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold"),
+    [
+        ("It costs fifteen dollars.", "$5"),
+        ("It costs $50.", "$5"),
+        ("It opens on November 11.", "Nov. 1"),
+        ("It opens on December 1.", "November 1"),
+        ("She came second.", "1st"),
+        ("About 30 million people.", "3 million"),
+        ("It was $1.39 billion.", "$10.4 billion"),
+        ("Prices rose 8 dollars.", "8%"),
+        ("It was Egan Bernal.", "Tadej Pogačar"),
+        ("The answer is Simona.", "Simona Halep"),
+        ("anything at all", "the"),  # gold that normalises to nothing
+    ],
+)
+def test_semantic_match_rejects_wrong_values(prediction: str, gold: str) -> None:
+    assert semantic_match(prediction, gold) == 0.0
 
 
 def test_answer_similarity_best_alias_and_empty() -> None:
@@ -539,6 +612,7 @@ def test_run_suite_scores_and_aggregates(tmp_path: Path, settings: Settings) -> 
     assert set(report.metrics) == set(METRICS)
     m = report.metrics
     assert m["answer_contains_gold"] == pytest.approx(1 / 3)
+    assert m["answer_semantic_match"] == pytest.approx(1 / 3)
     assert m["answer_exact"] == 0.0
     assert m["false_abstention_rate"] == pytest.approx(1 / 3)
     assert m["abstention_rate"] == 0.5
@@ -555,6 +629,7 @@ def test_run_suite_scores_and_aggregates(tmp_path: Path, settings: Settings) -> 
     shy = by_id["shy"]
     assert shy.abstained and not shy.correct
     assert shy.scores["answer_f1"] == 0.0 and shy.scores["answer_similarity"] == 0.0
+    assert shy.scores["answer_semantic_match"] == 0.0  # an abstention scores 0
     assert shy.scores["citation_precision"] is None
     assert by_id["refused"].correct and not by_id["trap"].correct
     assert by_id["trap"].scores["answer_f1"] is None
@@ -763,12 +838,20 @@ def test_fail_under_missing_value_fails_and_bad_specs_raise() -> None:
         check_fail_under(report, ["answer_f1=high"])
     # a report.json dict works too
     assert check_fail_under({"metrics": {"answer_f1": 0.3}}, ["answer_f1=0.5"])
+    semantic = {"metrics": {"answer_semantic_match": 0.7}}
+    assert check_fail_under(semantic, ["answer_semantic_match=0.8"])
+    assert not check_fail_under(semantic, ["answer_semantic_match=0.6"])
 
 
 def test_compare_reports_directions_and_flips() -> None:
     old = {
         "suite": "s",
-        "metrics": {"answer_f1": 0.4, "false_abstention_rate": 0.1, "latency_ms_p50": 5000},
+        "metrics": {
+            "answer_f1": 0.4,
+            "answer_semantic_match": 0.5,
+            "false_abstention_rate": 0.1,
+            "latency_ms_p50": 5000,
+        },
         "cases": [
             {"id": "a", "question": "Qa", "correct": True},
             {"id": "b", "question": "Qb", "correct": False},
@@ -777,7 +860,12 @@ def test_compare_reports_directions_and_flips() -> None:
     }
     new = {
         "suite": "s",
-        "metrics": {"answer_f1": 0.5, "false_abstention_rate": 0.2, "latency_ms_p50": 4000},
+        "metrics": {
+            "answer_f1": 0.5,
+            "answer_semantic_match": 0.5,
+            "false_abstention_rate": 0.2,
+            "latency_ms_p50": 4000,
+        },
         "cases": [
             {"id": "a", "question": "Qa", "correct": False},
             {"id": "b", "question": "Qb", "correct": True},
@@ -789,6 +877,7 @@ def test_compare_reports_directions_and_flips() -> None:
     assert "improved" in lines["answer_f1"]
     assert "REGRESSED" in lines["false_abstention_rate"]
     assert "improved" in lines["latency_ms_p50"]
+    assert "same" in lines["answer_semantic_match"]
     assert "2 improved, 1 regressed" in text
     assert "different suites" not in text
     noisy = compare_reports(
@@ -844,6 +933,7 @@ def test_write_reports(tmp_path: Path, settings: Settings) -> None:
     data = json.loads(paths[0].read_text())
     for key in (
         "answer_contains_gold",
+        "answer_semantic_match",
         "answer_f1",
         "citation_precision",
         "citation_recall",
@@ -861,9 +951,11 @@ def test_write_reports(tmp_path: Path, settings: Settings) -> None:
 
     md = paths[1].read_text()
     assert "| answer_f1 |" in md and "## Worst cases" in md
+    assert "| answer_semantic_match | 1.000 |" in md
     assert "Unknown \\| pipe?" in md
 
     page = paths[2].read_text()
+    assert "answer_semantic_match" in page
     assert "<script" not in page and "<img" not in page and "<b>x</b>" not in page
     assert "&lt;script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -883,6 +975,7 @@ def test_render_summary_lists_metrics(tmp_path: Path, settings: Settings) -> Non
     assert "answer_contains_gold" in summary and "latency_ms_p95" in summary
     assert "answer_judge" not in summary  # optional metric this run did not produce
     assert re.search(r"answer_contains_gold\s+1\.000\s+1", summary)
+    assert re.search(r"answer_semantic_match\s+1\.000\s+1", summary)
     assert "<b>x</b>" in summary  # per-tag table
 
 
