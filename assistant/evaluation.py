@@ -13,6 +13,8 @@ Metric definitions (see `evals/README.md` for the long form):
   after `semantic_normalize`: numbers, dates, currencies spelled one way), `answer_similarity`:
   against the best gold alias, over answerable cases; an abstention on an answerable case
   scores 0.
+- `conflict_surfaced_rate`: over cases that list `conflicting` values (wrong values some source
+  asserts), the share of answers that name both a gold alias and a conflicting value.
 - `citation_precision` / `citation_recall` (ALCE): over answers that did not abstain.
 - `retrieval_recall_at_k`, `mrr`: over cases that name gold articles.
 - `abstention_rate` (unanswerable cases), `false_abstention_rate` (answerable cases),
@@ -35,7 +37,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -84,6 +86,7 @@ ANSWER_METRICS: tuple[str, ...] = (
     "answer_similarity",
     "answer_judge",
 )
+CONFLICT_METRICS: tuple[str, ...] = ("conflict_surfaced_rate",)
 CITATION_METRICS: tuple[str, ...] = (
     "citation_precision",
     "citation_recall",
@@ -106,6 +109,7 @@ LATENCY_METRICS: tuple[str, ...] = (
 TOKEN_METRICS: tuple[str, ...] = ("prompt_tokens_mean", "completion_tokens_mean")
 METRICS: tuple[str, ...] = (
     ANSWER_METRICS
+    + CONFLICT_METRICS
     + CITATION_METRICS
     + RETRIEVAL_METRICS
     + ABSTENTION_METRICS
@@ -120,6 +124,8 @@ LOWER_IS_BETTER: frozenset[str] = frozenset(
 """Metrics where a smaller value is better; `--fail-under` treats them as upper bounds."""
 
 _PER_CASE_METRICS: tuple[str, ...] = ANSWER_METRICS + CITATION_METRICS + RETRIEVAL_METRICS
+_CONFLICT_SCORE = "conflict_surfaced"  # per-case score behind `conflict_surfaced_rate`
+_OPTIONAL_METRICS: tuple[str, ...] = ("answer_judge", *CONFLICT_METRICS)
 _CASE_FIELDS: tuple[str, ...] = (
     "id",
     "question",
@@ -129,6 +135,7 @@ _CASE_FIELDS: tuple[str, ...] = (
     "question_date",
     "tags",
     "meta",
+    "conflicting",
 )
 _SUITE_KEYS: tuple[str, ...] = (
     "name",
@@ -143,7 +150,6 @@ _SUITE_KEYS: tuple[str, ...] = (
     "source",
 )
 _SUBSETS: tuple[str, ...] = ("gold+distractors",)
-_BUILDERS: tuple[str, ...] = ("rgb-negative",)
 _EVALDATA = "{evaldata}"
 _LATENCY_NOISE = 0.05  # relative latency change that --compare reports as "same"
 _STORE_FORMAT = 1  # bump when the evalstore layout changes, so old caches are not reused
@@ -165,6 +171,10 @@ class Case(BaseModel):
     question_date: date | None = None
     tags: list[str] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
+    conflicting: list[str] = Field(
+        default_factory=list,
+        description="Wrong values that some source in the corpus asserts (RGB `fakeanswer`).",
+    )
 
 
 class Suite(BaseModel):
@@ -270,7 +280,7 @@ def _parse_case(raw: Any, where: str) -> Case:
         raise SuiteError(f"{where}: field 'id' must be a non-empty string")
     if not isinstance(record["question"], str) or not record["question"].strip():
         raise SuiteError(f"{where}: field 'question' must be a non-empty string")
-    for key in ("answers", "article_ids", "tags"):
+    for key in ("answers", "article_ids", "tags", "conflicting"):
         value = record.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise SuiteError(f"{where}: field '{key}' must be a list of non-empty strings")
@@ -396,7 +406,7 @@ def _suite_from_yaml(path: Path, evaldata_dir: Path) -> Suite:
         if corpus is not None:
             raise SuiteError(f"{at('corpus')}: a built suite makes its own corpus; drop 'corpus'")
         source = _resolve_path(data["source"], base, evaldata_dir, at("source"), "source")
-        cases, built, dropped = _build_rgb_negative(source)
+        cases, built, dropped = _BUILDERS[builder](source)
         if dropped:
             description = (
                 f"{description.strip()} ({dropped} questions left out: their answer text "
@@ -459,6 +469,48 @@ def _parse_fail_under_key(value: Any, where: str) -> list[str]:
     return specs
 
 
+@dataclass
+class _SnippetPool:
+    """A pooled RGB corpus: each distinct snippet text stored once, under its first id."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def add(self, snippets: Any, prefix: str) -> list[str]:
+        """Add `prefix0`, `prefix1`... unless stored already; the ids of the non-empty ones."""
+        out: list[str] = []
+        for j, snippet in enumerate(snippets if isinstance(snippets, list) else []):
+            text = str(snippet).strip()
+            if not text:
+                continue
+            if text not in self.ids:  # identical snippets recur across queries
+                self.ids[text] = f"{prefix}{j}"
+                # no title: the loader takes one from the text
+                self.records.append({"doc_id": self.ids[text], "text": text})
+            out.append(self.ids[text])
+        return list(dict.fromkeys(out))
+
+
+def _rgb_records(source: Path, needs: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(question id, record) for each RGB line; each needs `query` and the `needs` list."""
+    shown = _show(source)
+    seen_ids: dict[str, int] = {}
+    count = 0
+    for number, where, raw in _json_lines(source.read_text(encoding="utf-8"), shown):
+        if not isinstance(raw, dict) or "query" not in raw or needs not in raw:
+            raise SuiteError(f"{where}: an RGB record needs 'query' and '{needs}'")
+        qid = str(raw.get("id", number))
+        _check_unique(f"rgb-{qid}", number, seen_ids, where)
+        count += 1
+        yield qid, raw
+    if not count:
+        raise SuiteError(f"{shown}: no RGB records")
+
+
+def _rgb_meta(qid: str) -> dict[str, Any]:
+    return {"source": "RGB en_fact", "rgb_id": qid}
+
+
 def _build_rgb_negative(source: Path) -> tuple[list[Case], list[dict[str, Any]], int]:
     """RGB negative rejection: every `negative` snippet is an article, every query unanswerable.
 
@@ -469,40 +521,80 @@ def _build_rgb_negative(source: Path) -> tuple[list[Case], list[dict[str, Any]],
     Returns:
         The cases, the corpus records (`doc_id`, `text`), and how many questions were dropped.
     """
-    shown = _show(source)
+    pool = _SnippetPool()
     candidates: list[tuple[Case, list[str]]] = []
-    records: list[dict[str, Any]] = []
-    seen_text: set[str] = set()
-    seen_ids: dict[str, int] = {}
-    for number, where, raw in _json_lines(source.read_text(encoding="utf-8"), shown):
-        if not isinstance(raw, dict) or "query" not in raw or "negative" not in raw:
-            raise SuiteError(f"{where}: an RGB record needs 'query' and 'negative'")
-        qid = str(raw.get("id", number))
+    for qid, raw in _rgb_records(source, "negative"):
         case = Case(
             id=f"rgb-{qid}",
             question=str(raw["query"]),
             answerable=False,
             tags=["negative-rejection"],
-            meta={"source": "RGB en_fact", "rgb_id": qid},
+            meta=_rgb_meta(qid),
         )
-        _check_unique(case.id, number, seen_ids, where)
         candidates.append((case, _flatten_strings(raw.get("answer"))))
-        for j, snippet in enumerate(raw["negative"]):
-            text = str(snippet).strip()
-            if not text or text in seen_text:
-                continue  # identical snippets recur across queries; store each once
-            seen_text.add(text)
-            # no title: the loader takes one from the text
-            records.append({"doc_id": f"rgb-{qid}-neg{j}", "text": text})
-    if not candidates:
-        raise SuiteError(f"{shown}: no RGB records")
-    pool = [f" {normalize_answer(r['text'])} " for r in records]
+        pool.add(raw["negative"], f"rgb-{qid}-neg")
+    texts = [f" {normalize_answer(r['text'])} " for r in pool.records]
     cases = []
     for case, answers in candidates:
         golds = [g for g in (normalize_answer(a) for a in answers) if g]
-        if not any(f" {g} " in text for g in golds for text in pool):
+        if not any(f" {g} " in text for g in golds for text in texts):
             cases.append(case)
-    return cases, records, len(candidates) - len(cases)
+    return cases, pool.records, len(candidates) - len(cases)
+
+
+def _build_rgb_noise(source: Path) -> tuple[list[Case], list[dict[str, Any]], int]:
+    """RGB noise robustness: `positive` and `negative` snippets pooled; every case answerable.
+
+    A case's gold articles are its own positive snippets (under the id a shared snippet was
+    first stored with).
+    """
+    pool = _SnippetPool()
+    cases = []
+    for qid, raw in _rgb_records(source, "positive"):
+        positives = pool.add(raw["positive"], f"rgb-{qid}-pos")
+        pool.add(raw.get("negative", []), f"rgb-{qid}-neg")
+        cases.append(
+            Case(
+                id=f"rgb-{qid}",
+                question=str(raw["query"]),
+                answers=_flatten_strings(raw.get("answer")),
+                article_ids=positives,
+                tags=["noise-robustness"],
+                meta=_rgb_meta(qid),
+            )
+        )
+    return cases, pool.records, 0
+
+
+def _build_rgb_counterfactual(source: Path) -> tuple[list[Case], list[dict[str, Any]], int]:
+    """RGB counterfactual: `positive` beside `positive_wrong` snippets (the answer swapped for
+    `fakeanswer`); the fake answer is the case's `conflicting` value.
+    """
+    pool = _SnippetPool()
+    cases = []
+    for qid, raw in _rgb_records(source, "positive_wrong"):
+        positives = pool.add(raw.get("positive", []), f"rgb-{qid}-pos")
+        pool.add(raw["positive_wrong"], f"rgb-{qid}-wrong")
+        cases.append(
+            Case(
+                id=f"rgb-{qid}",
+                question=str(raw["query"]),
+                answers=_flatten_strings(raw.get("answer")),
+                article_ids=positives,
+                conflicting=_flatten_strings(raw.get("fakeanswer")),
+                tags=["counterfactual"],
+                meta=_rgb_meta(qid),
+            )
+        )
+    return cases, pool.records, 0
+
+
+_BUILDERS: dict[str, Callable[[Path], tuple[list[Case], list[dict[str, Any]], int]]] = {
+    "rgb-negative": _build_rgb_negative,
+    "rgb-noise": _build_rgb_noise,
+    "rgb-counterfactual": _build_rgb_counterfactual,
+}
+"""Suites whose cases and corpus are built at run time from `source` (`corpus_builder:`)."""
 
 
 def _flatten_strings(value: Any) -> list[str]:
@@ -793,6 +885,34 @@ def semantic_match(prediction: str, gold: str) -> float:
     if not ref:
         return 0.0
     return float(f" {ref} " in f" {semantic_normalize(prediction)} ")
+
+
+def _mentions(text: str, phrase: str, others: Iterable[str]) -> bool:
+    """Whether canonical `phrase` occurs in `text` outside every longer `others` containing it."""
+    padded = f" {text} "
+    for other in others:
+        if other != phrase and f" {phrase} " in f" {other} ":
+            padded = padded.replace(f" {other} ", "  ")
+    return f" {phrase} " in padded
+
+
+def conflict_surfaced(
+    prediction: str, aliases: Sequence[str], conflicting: Sequence[str]
+) -> float | None:
+    """1.0 when the answer names both a gold alias and a conflicting value, else 0.0.
+
+    Containment after `semantic_normalize`; a value that only occurs inside the other side's
+    phrase ("Tampa" inside a conflicting "Tampa Bay") does not count. None without conflicting
+    values; an empty prediction (an abstention) scores 0.0.
+    """
+    if not conflicting:
+        return None
+    text = semantic_normalize(prediction)
+    golds = [g for g in (semantic_normalize(a) for a in aliases) if g]
+    wrongs = [w for w in (semantic_normalize(c) for c in conflicting) if w]
+    names_gold = any(_mentions(text, g, wrongs) for g in golds)
+    names_wrong = any(_mentions(text, w, golds) for w in wrongs)
+    return float(names_gold and names_wrong)
 
 
 def best_alias_score(
@@ -1204,7 +1324,7 @@ def _run_case(
     retrieved = [h.chunk.article_id for h in answer.hits] if answer else []
     citations = list(answer.citations) if answer else []
 
-    scores: dict[str, float | None] = dict.fromkeys(_PER_CASE_METRICS)
+    scores: dict[str, float | None] = dict.fromkeys((*_PER_CASE_METRICS, _CONFLICT_SCORE))
     if case.answerable:
         graded = "" if abstained or error else strip_markers(text)
         scores["answer_exact"] = best_alias_score(graded, case.answers, exact_match)
@@ -1214,6 +1334,7 @@ def _run_case(
         scores["answer_similarity"] = answer_similarity(graded, case.answers, runner.embed)
         if judge is not None:
             scores["answer_judge"] = float(judge(case, graded)) if graded.strip() else 0.0
+        scores[_CONFLICT_SCORE] = conflict_surfaced(graded, case.answers, case.conflicting)
     cited: list[dict[str, Any]] = []
     if answer is not None and not abstained:
         cs = score_citations(text, citations, case.article_ids, checker)
@@ -1263,6 +1384,9 @@ def aggregate(results: Sequence[CaseResult]) -> tuple[dict[str, float | None], d
         values = [v for r in results if (v := r.scores.get(name)) is not None]
         metrics[name] = sum(values) / len(values) if values else None
         counts[name] = len(values)
+    surfaced = [v for r in results if (v := r.scores.get(_CONFLICT_SCORE)) is not None]
+    metrics["conflict_surfaced_rate"] = sum(surfaced) / len(surfaced) if surfaced else None
+    counts["conflict_surfaced_rate"] = len(surfaced)
 
     unanswerable = [r.abstained for r in results if not r.answerable]
     answerable = [r.abstained for r in results if r.answerable]
@@ -1625,7 +1749,7 @@ def render_summary(report: EvalReport) -> str:
         if (
             value is None
             and report.counts.get(name, 0) == 0
-            and name in ("answer_judge", *TOKEN_METRICS)
+            and name in (*_OPTIONAL_METRICS, *TOKEN_METRICS)
         ):
             continue  # optional metrics that this run did not produce
         lines.append(f"{name:<24} {_fmt(name, value):>9}  {report.counts.get(name, 0):>5}")
@@ -1828,7 +1952,7 @@ def _histogram(values: Sequence[float], bins: int = 5) -> list[tuple[str, float]
 
 def _render_html(report: EvalReport) -> str:
     rates = [m for m in METRICS if m not in LATENCY_METRICS and m not in TOKEN_METRICS]
-    rates = [m for m in rates if not (m == "answer_judge" and report.counts.get(m, 0) == 0)]
+    rates = [m for m in rates if not (m in _OPTIONAL_METRICS and report.counts.get(m, 0) == 0)]
     meta = [
         f"{len(report.cases)} cases",
         f"{report.seconds:.1f} s",

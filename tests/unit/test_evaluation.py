@@ -24,6 +24,7 @@ from assistant.evaluation import (
     answer_similarity,
     check_fail_under,
     compare_reports,
+    conflict_surfaced,
     contains_gold,
     exact_match,
     load_suite,
@@ -381,13 +382,15 @@ def test_jsonl_suite_parses_defaults_and_dates(tmp_path: Path) -> None:
         [
             {"id": "a", "question": "Q1?", "answers": ["x"], "question_date": "2022/06/16"},
             {"id": 7, "question": "Q2?", "answerable": False, "meta": {"anything": [1]}},
+            {"id": "c", "question": "Q3?", "answers": ["x"], "conflicting": ["y"]},
         ],
     )
     suite = load_suite(path, evaldata_dir=tmp_path)
     assert suite.name == "s"
-    first, second = suite.cases
+    first, second, third = suite.cases
     assert first.answerable and first.question_date == date(2022, 6, 16)
     assert second.id == "7" and not second.answerable and second.answers == []
+    assert first.conflicting == [] and third.conflicting == ["y"]
 
 
 @pytest.mark.parametrize(
@@ -401,6 +404,7 @@ def test_jsonl_suite_parses_defaults_and_dates(tmp_path: Path) -> None:
         ('{"id": "b", "question": "Q?"}', "s.jsonl:2: answerable case 'b' has no gold"),
         ('{"id": "b", "question": "Q?", "answers": ["x"], "question_date": "soon"}', ":2:"),
         ('["not", "an", "object"]', "s.jsonl:2: a case is an object"),
+        ('{"id": "b", "question": "Q?", "answers": ["x"], "conflicting": "y"}', "'conflicting'"),
     ],
 )
 def test_jsonl_errors_name_file_and_line(tmp_path: Path, line: str, message: str) -> None:
@@ -520,6 +524,90 @@ def test_rgb_negative_builder(tmp_path: Path) -> None:
     assert "1 questions left out" in suite.description
 
 
+RGB_RECORDS: list[dict[str, Any]] = [
+    {
+        "id": 0,
+        "query": "Q zero",
+        "answer": "Tampa",
+        "fakeanswer": "Glendale",
+        "positive": ["Held in Tampa.", "Tampa hosts.", "Held in Tampa."],
+        "positive_wrong": ["Held in Glendale.", "Glendale hosts."],
+        "negative": ["n1", "shared"],
+    },
+    {
+        "id": 1,
+        "query": "Q one",
+        "answer": [["May 15 2012", "May 15, 2012"]],
+        "fakeanswer": "May 1, 2002",
+        "positive": ["Tampa hosts.", "On May 15, 2012."],
+        "positive_wrong": ["On May 1, 2002."],
+        "negative": ["shared", "n3"],
+    },
+]
+
+
+def _rgb_suite(tmp_path: Path, builder: str) -> Path:
+    _jsonl(tmp_path / "ed" / "rgb" / "en_fact_dev.jsonl", RGB_RECORDS)
+    return _write(
+        tmp_path / f"{builder}.yaml",
+        f'corpus_builder: {builder}\nsource: "{{evaldata}}/rgb/en_fact_dev.jsonl"\n',
+    )
+
+
+def test_rgb_noise_builder_pools_positive_and_negative(tmp_path: Path) -> None:
+    suite = load_suite(_rgb_suite(tmp_path, "rgb-noise"), evaldata_dir=tmp_path / "ed")
+    assert suite.built_corpus is not None
+    corpus = {r["doc_id"]: r["text"] for r in suite.built_corpus}
+    assert list(corpus) == [
+        "rgb-0-pos0",
+        "rgb-0-pos1",
+        "rgb-0-neg0",
+        "rgb-0-neg1",
+        "rgb-1-pos1",
+        "rgb-1-neg1",
+    ]  # identical snippets stored once, under their first id
+    zero, one = suite.cases
+    assert zero.answerable and one.answerable
+    assert zero.answers == ["Tampa"] and one.answers == ["May 15 2012", "May 15, 2012"]
+    assert zero.article_ids == ["rgb-0-pos0", "rgb-0-pos1"]
+    # a shared positive snippet keeps the id it was stored under
+    assert one.article_ids == ["rgb-0-pos1", "rgb-1-pos1"]
+    assert zero.conflicting == [] and zero.tags == ["noise-robustness"]
+    assert "left out" not in suite.description
+
+
+def test_rgb_counterfactual_builder_lists_the_fake_answer(tmp_path: Path) -> None:
+    suite = load_suite(_rgb_suite(tmp_path, "rgb-counterfactual"), evaldata_dir=tmp_path / "ed")
+    assert suite.built_corpus is not None
+    texts = [r["text"] for r in suite.built_corpus]
+    assert "Held in Glendale." in texts and "On May 1, 2002." in texts
+    assert "n1" not in texts  # negatives stay out
+    zero, one = suite.cases
+    assert zero.conflicting == ["Glendale"] and one.conflicting == ["May 1, 2002"]
+    assert zero.article_ids == ["rgb-0-pos0", "rgb-0-pos1"]
+    assert zero.tags == ["counterfactual"]
+
+
+def test_unknown_corpus_builder_names_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match="rgb-negative, rgb-noise, rgb-counterfactual"):
+        load_suite(_rgb_suite(tmp_path, "rgb-bogus"), evaldata_dir=tmp_path / "ed")
+
+
+def test_conflict_surfaced_needs_both_values() -> None:
+    both = "Sources differ: Tampa [1] or Glendale [2]."
+    assert conflict_surfaced(both, ["Tampa"], ["Glendale"]) == 1.0
+    assert conflict_surfaced("It was in Tampa [1].", ["Tampa"], ["Glendale"]) == 0.0
+    assert conflict_surfaced("It was in Glendale.", ["Tampa"], ["Glendale"]) == 0.0
+    assert conflict_surfaced("", ["Tampa"], ["Glendale"]) == 0.0  # an abstention
+    assert conflict_surfaced(both, ["Tampa"], []) is None
+    dates = "One source says 15 May 2012, another May 1st, 2002."
+    assert conflict_surfaced(dates, ["May 15, 2012"], ["May 1, 2002"]) == 1.0
+    # a value found only inside the other side's phrase does not count
+    assert conflict_surfaced("It was Tampa Bay.", ["Tampa"], ["Tampa Bay"]) == 0.0
+    assert conflict_surfaced("It was Tampa Bay.", ["Tampa Bay"], ["Tampa"]) == 0.0
+    assert conflict_surfaced("Tampa, not Tampa Bay.", ["Tampa"], ["Tampa Bay"]) == 1.0
+
+
 def test_shipped_suites_parse() -> None:
     seeds = load_suite(ROOT / "evals" / "seeds.jsonl", evaldata_dir=Path("/nonexistent"))
     assert len(seeds.cases) >= 25
@@ -528,6 +616,13 @@ def test_shipped_suites_parse() -> None:
     wrapped = load_suite(ROOT / "evals" / "seeds.yaml", evaldata_dir=Path("/nonexistent"))
     assert wrapped.corpus is not None and wrapped.corpus.resolve() == (ROOT / "seeds").resolve()
     assert [c.id for c in wrapped.cases] == [c.id for c in seeds.cases]
+
+
+@pytest.mark.parametrize("name", ["rgb-negative", "rgb-noise", "rgb-counterfactual"])
+def test_shipped_rgb_suites_build(tmp_path: Path, name: str) -> None:
+    _jsonl(tmp_path / "rgb" / "en_fact_dev.jsonl", RGB_RECORDS)
+    suite = load_suite(ROOT / "evals" / f"{name}.yaml", evaldata_dir=tmp_path)
+    assert suite.name == name and suite.cases and suite.built_corpus
 
 
 # --- the runner with a fake assistant -------------------------------------------------------
@@ -719,6 +814,23 @@ def test_rgb_suite_runs_over_built_corpus(tmp_path: Path, settings: Settings) ->
     assert report.metrics["false_abstention_rate"] is None
     (ingested,) = fake.ingested[0]
     assert [json.loads(x)["text"] for x in ingested.read_text().splitlines()] == ["n1", "n2"]
+
+
+def test_conflict_surfaced_rate_over_cases_with_conflicts(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite = _rgb_suite(tmp_path, "rgb-counterfactual")
+    answers: dict[str, Answer | Exception] = {
+        "Q zero": _answer("Q zero", "Tampa [1], though one source says Glendale [2].", [], []),
+        "Q one": _answer("Q one", "On May 15, 2012.", [], []),
+    }
+    fake = FakeAssistant(settings.model_copy(update={"evaldata_dir": tmp_path / "ed"}), answers)
+    report = run_suite(suite, assistant=fake, checker=FAKE_CHECKER, cache_dir=tmp_path / "c")
+    assert report.metrics["conflict_surfaced_rate"] == 0.5
+    assert report.counts["conflict_surfaced_rate"] == 2
+    assert report.metrics["answer_semantic_match"] == 1.0
+    assert [c.scores["conflict_surfaced"] for c in report.cases] == [1.0, 0.0]
+    assert "conflict_surfaced_rate" in render_summary(report)
 
 
 def test_without_corpus_uses_own_store_and_checks_gold(tmp_path: Path, settings: Settings) -> None:
