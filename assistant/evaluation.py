@@ -19,8 +19,9 @@ Metric definitions (see `evals/README.md` for the long form):
 - `retrieval_recall_at_k`, `mrr`: over cases that name gold articles.
 - `abstention_rate` (unanswerable cases), `false_abstention_rate` (answerable cases),
   `abstention_precision` (share of abstentions that were on unanswerable cases).
-- `latency_ms_p50/p95`, `retrieve_ms_p50/p95`, `generate_ms_p50/p95`; token means when the
-  backend reports `prompt_tokens` / `completion_tokens` in `Answer.timings`.
+- `latency_ms_p50/p95`, `retrieve_ms_p50/p95`, `generate_ms_p50/p95`; `prompt_tokens_p50`,
+  `prompt_tokens_mean` and `completion_tokens_mean` over the cases whose answer reports
+  `prompt_tokens` / `completion_tokens` in `Answer.timings` (None when none does).
 
 A metric with no case to average over is `None` (JSON `null`), never a made-up 0.
 """
@@ -106,7 +107,11 @@ LATENCY_METRICS: tuple[str, ...] = (
     "generate_ms_p50",
     "generate_ms_p95",
 )
-TOKEN_METRICS: tuple[str, ...] = ("prompt_tokens_mean", "completion_tokens_mean")
+TOKEN_METRICS: tuple[str, ...] = (
+    "prompt_tokens_p50",
+    "prompt_tokens_mean",
+    "completion_tokens_mean",
+)
 METRICS: tuple[str, ...] = (
     ANSWER_METRICS
     + CONFLICT_METRICS
@@ -1415,6 +1420,9 @@ def aggregate(results: Sequence[CaseResult]) -> tuple[dict[str, float | None], d
         values = [r.timings[key] for r in results if key in r.timings]
         metrics[name] = sum(values) / len(values) if values else None
         counts[name] = len(values)
+        if key == "prompt_tokens":
+            metrics["prompt_tokens_p50"] = percentile(values, 50)
+            counts["prompt_tokens_p50"] = len(values)
     ordered = {name: metrics[name] for name in METRICS}
     return ordered, {name: counts[name] for name in METRICS}
 
@@ -1682,8 +1690,9 @@ def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
             verdict, delta = "new" if a is None else "gone", ""
         else:
             diff = float(b) - float(a)
-            delta = _fmt(name, diff) if name in LATENCY_METRICS else f"{diff:+.3f}"
-            if name in LATENCY_METRICS and diff >= 0:
+            counted = name in LATENCY_METRICS or name in TOKEN_METRICS
+            delta = _fmt(name, diff) if counted else f"{diff:+.3f}"
+            if counted and diff >= 0:
                 delta = "+" + delta
             better = diff < 0 if name in LOWER_IS_BETTER else diff > 0
             # timings are noisy on a shared machine: a few percent either way is not a change
@@ -1989,6 +1998,10 @@ def _render_html(report: EvalReport) -> str:
     latency = [(m, report.metrics.get(m)) for m in LATENCY_METRICS]
     top = max((v for _, v in latency if v is not None), default=0.0)
     out.append(_figure("Latency", _svg_bars(latency, scale=top, unit=" ms")))
+    tokens = [(m, v) for m in TOKEN_METRICS if (v := report.metrics.get(m)) is not None]
+    if tokens:
+        most = max(v for _, v in tokens if v is not None)
+        out.append(_figure("Prompt size (tokens)", _svg_bars(tokens, scale=most, integers=True)))
     out.append("</div>")
 
     if report.abstention_tradeoff:
@@ -2130,6 +2143,8 @@ ABLATION_METRICS = (
     "abstention_rate",
     "false_abstention_rate",
     "latency_ms_p50",
+    "prompt_tokens_p50",
+    "prompt_tokens_mean",
 )
 
 

@@ -913,6 +913,34 @@ def test_aggregate_of_nothing_is_none() -> None:
     assert all(n == 0 for n in counts.values())
 
 
+def test_prompt_tokens_over_cases_that_report_them() -> None:
+    from assistant.evaluation import CaseResult
+
+    results = [
+        CaseResult(id=str(i), question="q", timings=timings)
+        for i, timings in enumerate(
+            [
+                {"total_ms": 1.0, "prompt_tokens": 100.0, "completion_tokens": 10.0},
+                {"total_ms": 1.0, "prompt_tokens": 300.0},
+                {"total_ms": 1.0, "prompt_tokens": 800.0, "completion_tokens": 30.0},
+                {"total_ms": 1.0},  # an abstention without a model call
+            ]
+        )
+    ]
+    metrics, counts = aggregate(results)
+    assert metrics["prompt_tokens_p50"] == 300.0
+    assert metrics["prompt_tokens_mean"] == pytest.approx(400.0)
+    assert metrics["completion_tokens_mean"] == 20.0
+    assert counts["prompt_tokens_p50"] == 3 and counts["completion_tokens_mean"] == 2
+    report = _report(prompt_tokens_p50=300.0, prompt_tokens_mean=400.0)
+    report.counts.update(counts)
+    summary = render_summary(report)
+    assert re.search(r"prompt_tokens_p50\s+300\s+3", summary)
+    assert "prompt_tokens_p50" not in render_summary(_report())  # absent: not shown
+    assert check_fail_under(report, ["prompt_tokens_p50=250"])  # an upper bound
+    assert not check_fail_under(report, ["prompt_tokens_p50=350"])
+
+
 # --- gates, comparison, reports -------------------------------------------------------------
 
 
@@ -1024,7 +1052,7 @@ def _report_with_hostile_text(tmp_path: Path, settings: Settings) -> EvalReport:
             "Trump threatened an additional 100% tariff on Chinese products [1].",
             [_citation(1, QUOTE_TARIFF + " <img src=x onerror=alert(1)>")],
             [_hit(GOLD, 1)],
-        )
+        ).model_copy(update={"timings": {"total_ms": 120.0, "prompt_tokens": 512.0}})
     }
     suite = _jsonl(
         tmp_path / "s.jsonl",
@@ -1064,10 +1092,11 @@ def test_write_reports(tmp_path: Path, settings: Settings) -> None:
     md = paths[1].read_text()
     assert "| answer_f1 |" in md and "## Worst cases" in md
     assert "| answer_semantic_match | 1.000 |" in md
+    assert "| prompt_tokens_p50 | 512 | 1 |" in md
     assert "Unknown \\| pipe?" in md
 
     page = paths[2].read_text()
-    assert "answer_semantic_match" in page
+    assert "answer_semantic_match" in page and "Prompt size (tokens)" in page
     assert "<script" not in page and "<img" not in page and "<b>x</b>" not in page
     assert "&lt;script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
