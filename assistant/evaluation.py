@@ -28,6 +28,7 @@ A metric with no case to average over is `None` (JSON `null`), never a made-up 0
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import html
 import json
@@ -496,14 +497,15 @@ class _SnippetPool:
         return list(dict.fromkeys(out))
 
 
-def _rgb_records(source: Path, needs: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(question id, record) for each RGB line; each needs `query` and the `needs` list."""
+def _rgb_records(source: Path, *needs: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(question id, record) for each RGB line; each needs `query` and the `needs` lists."""
     shown = _show(source)
     seen_ids: dict[str, int] = {}
     count = 0
     for number, where, raw in _json_lines(source.read_text(encoding="utf-8"), shown):
-        if not isinstance(raw, dict) or "query" not in raw or needs not in raw:
-            raise SuiteError(f"{where}: an RGB record needs 'query' and '{needs}'")
+        if not isinstance(raw, dict) or any(key not in raw for key in ("query", *needs)):
+            wanted = ", ".join(f"'{key}'" for key in ("query", *needs))
+            raise SuiteError(f"{where}: an RGB record needs {wanted}")
         qid = str(raw.get("id", number))
         _check_unique(f"rgb-{qid}", number, seen_ids, where)
         count += 1
@@ -548,46 +550,39 @@ def _build_rgb_negative(source: Path) -> tuple[list[Case], list[dict[str, Any]],
 
 
 def _build_rgb_noise(source: Path) -> tuple[list[Case], list[dict[str, Any]], int]:
-    """RGB noise robustness: `positive` and `negative` snippets pooled; every case answerable.
-
-    A case's gold articles are its own positive snippets (under the id a shared snippet was
-    first stored with).
-    """
-    pool = _SnippetPool()
-    cases = []
-    for qid, raw in _rgb_records(source, "positive"):
-        positives = pool.add(raw["positive"], f"rgb-{qid}-pos")
-        pool.add(raw.get("negative", []), f"rgb-{qid}-neg")
-        cases.append(
-            Case(
-                id=f"rgb-{qid}",
-                question=str(raw["query"]),
-                answers=_flatten_strings(raw.get("answer")),
-                article_ids=positives,
-                tags=["noise-robustness"],
-                meta=_rgb_meta(qid),
-            )
-        )
-    return cases, pool.records, 0
+    """RGB noise robustness: `positive` and `negative` snippets pooled; every case answerable."""
+    return _build_rgb_answerable(source, "negative", tag="noise-robustness")
 
 
 def _build_rgb_counterfactual(source: Path) -> tuple[list[Case], list[dict[str, Any]], int]:
     """RGB counterfactual: `positive` beside `positive_wrong` snippets (the answer swapped for
     `fakeanswer`); the fake answer is the case's `conflicting` value.
     """
+    return _build_rgb_answerable(source, "positive_wrong", tag="counterfactual", conflict=True)
+
+
+def _build_rgb_answerable(
+    source: Path, beside: str, *, tag: str, conflict: bool = False
+) -> tuple[list[Case], list[dict[str, Any]], int]:
+    """Every record's `positive` snippets pooled with its `beside` ones; answerable cases.
+
+    A case's gold articles are its own positive snippets (under the id a shared snippet was
+    first stored with); with `conflict`, its `fakeanswer` becomes `conflicting`.
+    """
     pool = _SnippetPool()
+    short = {"negative": "neg", "positive_wrong": "wrong"}.get(beside, beside)
     cases = []
-    for qid, raw in _rgb_records(source, "positive_wrong"):
-        positives = pool.add(raw.get("positive", []), f"rgb-{qid}-pos")
-        pool.add(raw["positive_wrong"], f"rgb-{qid}-wrong")
+    for qid, raw in _rgb_records(source, "positive", beside):
+        positives = pool.add(raw["positive"], f"rgb-{qid}-pos")
+        pool.add(raw[beside], f"rgb-{qid}-{short}")
         cases.append(
             Case(
                 id=f"rgb-{qid}",
                 question=str(raw["query"]),
                 answers=_flatten_strings(raw.get("answer")),
                 article_ids=positives,
-                conflicting=_flatten_strings(raw.get("fakeanswer")),
-                tags=["counterfactual"],
+                conflicting=_flatten_strings(raw.get("fakeanswer")) if conflict else [],
+                tags=[tag],
                 meta=_rgb_meta(qid),
             )
         )
@@ -753,28 +748,11 @@ _SCALES: dict[str, int] = {
     "billion": 10**9,
     "trillion": 10**12,
 }
+_MONTH_NAMES: frozenset[str] = frozenset(m.lower() for m in calendar.month_name[1:])
 _MONTHS: dict[str, str] = {
-    **{
-        m[:3]: m
-        for m in (
-            [
-                "january",
-                "february",
-                "march",
-                "april",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ]
-        )
-    },
+    **{m[:3]: m for m in _MONTH_NAMES if m != "may"},
     "sept": "september",
 }
-_MONTH_NAMES: frozenset[str] = frozenset((*_MONTHS.values(), "may"))
 _SYNONYMS: dict[str, str] = {
     "dollar": "dollars",
     "usd": "dollars",
