@@ -135,3 +135,28 @@ def test_run_ablations_gives_each_suite_its_own_report_folder(
     assert fake.calls[0][1] == tmp_path  # one suite: the folder itself, as before
     run_ablations([Path("evals/a.yaml"), Path("evals/b.yaml")])
     assert fake.calls[-1][1] is None
+
+
+def test_cli_ablate_writes_one_section_per_suite(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from assistant import cli
+
+    seen: dict[str, Any] = {}
+
+    def fake_run_ablations(
+        paths: list[Path], **options: Any
+    ) -> list[tuple[str, list[tuple[str, EvalReport]]]]:
+        seen["paths"], seen["options"] = paths, options
+        return [(p.stem, [("default", _report(0.5, 1, suite=p.stem))]) for p in paths]
+
+    monkeypatch.setattr(cli, "_assistant", lambda args: object())
+    monkeypatch.setattr(evaluation, "run_ablations", fake_run_ablations)
+    out = tmp_path / "RESULTS.md"
+    code = cli.main(["eval", "rgb-noise.yaml", "rgb-negative.yaml", "--ablate", str(out)])
+    assert code == 0
+    assert seen["paths"] == [Path("rgb-noise.yaml"), Path("rgb-negative.yaml")]
+    text = out.read_text(encoding="utf-8")
+    assert "## Suite `rgb-noise`" in text and "## Suite `rgb-negative`" in text
+    assert "`assistant eval rgb-noise.yaml rgb-negative.yaml --ablate" in text
+    assert "| abstention_rate | ≥ 0.800 |" in text  # rgb-negative's target
