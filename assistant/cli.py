@@ -298,8 +298,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise AssistantError("eval needs at least one SUITE file (or --compare OLD NEW)")
     assistant = _assistant(args)
     if args.ablate:
-        if len(args.suites) != 1:
-            raise AssistantError("--ablate takes exactly one SUITE")
         variants = evaluation.ABLATIONS
         if args.variant:
             unknown = [v for v in args.variant if v not in variants]
@@ -309,8 +307,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     f"(choose from: {', '.join(variants)})"
                 )
             variants = {k: v for k, v in variants.items() if k in args.variant}
-        rows = evaluation.run_ablation(
-            Path(args.suites[0]),
+        sections = evaluation.run_ablations(
+            [Path(s) for s in args.suites],
             assistant=assistant,
             variants=variants,
             limit=args.limit,
@@ -320,12 +318,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         command = "assistant eval " + " ".join(
             [
-                args.suites[0],
+                *args.suites,
                 *(["--limit", str(args.limit)] if args.limit else []),
                 *(["--sample", str(args.sample)] if args.sample else []),
             ]
         )
-        table = evaluation.render_ablation(rows, command=command + f" --ablate {args.ablate}")
+        table = evaluation.render_ablations(sections, command=command + f" --ablate {args.ablate}")
         Path(args.ablate).write_text(table, encoding="utf-8")
         print(table)
         return 0
@@ -417,7 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="run only the first N cases")
     p.add_argument("--tag", action="append", help="run only cases with this tag")
     p.add_argument(
-        "--ablate", metavar="OUT.md", help="run each pipeline step switched off; write a table"
+        "--ablate",
+        metavar="OUT.md",
+        help="run each pipeline step switched off; write a table (one section per SUITE)",
     )
     p.add_argument(
         "--sample",

@@ -24,6 +24,7 @@ from assistant.evaluation import (
     answer_similarity,
     check_fail_under,
     compare_reports,
+    conflict_surfaced,
     contains_gold,
     exact_match,
     load_suite,
@@ -33,6 +34,8 @@ from assistant.evaluation import (
     retrieval_scores,
     run_suite,
     score_citations,
+    semantic_match,
+    semantic_normalize,
     token_f1,
     write_reports,
 )
@@ -216,6 +219,77 @@ def test_contains_gold_respects_word_boundaries() -> None:
     assert contains_gold("anything", "the") == 0.0  # gold that normalises to nothing
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$5", "5 dollars"),
+        ("five dollars", "5 dollars"),
+        ("5 dollar", "5 dollars"),
+        ("$5.00", "5 dollars"),
+        ("Nov. 1", "november 1"),
+        ("November 1st", "november 1"),
+        ("1 November", "november 1"),
+        ("the 1st of November, 2022", "november 1 2022"),
+        ("Sept 7", "september 7"),
+        ("first", "1"),
+        ("twenty-five", "25"),
+        ("twenty first", "21"),
+        ("3 million", "3000000"),
+        ("3,000,000", "3000000"),
+        ("three million", "3000000"),
+        ("$10.4 billion", "10400000000 dollars"),
+        ("one hundred and five", "105"),
+        ("fifty per cent", "50 percent"),
+        ("50 pct", "50 percent"),
+        ("“Squid Game”", "squid game"),
+        ("Tadej Pogačar", "tadej pogacar"),
+        ("five six", "5 6"),  # two numbers, not 11
+        ("", ""),
+    ],
+)
+def test_semantic_normalize(text: str, expected: str) -> None:
+    assert semantic_normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold"),
+    [
+        ("It costs five dollars [1].", "$5"),
+        ("It costs 5 dollars.", "$5"),
+        ("It opens on November 1.", "Nov. 1"),
+        ("It opens on 1 November.", "November 1"),
+        ("She came first.", "1st"),
+        ("Two people were hurt.", "2"),
+        ("It raised twenty-five million dollars.", "$25 million"),
+        ("About 3,000,000 people.", "3 million"),
+        ("Prices rose 8 per cent.", "8%"),
+        ("It was Tadej Pogacar.", "Tadej Pogačar"),
+    ],
+)
+def test_semantic_match_accepts_paraphrase(prediction: str, gold: str) -> None:
+    assert semantic_match(prediction, gold) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold"),
+    [
+        ("It costs fifteen dollars.", "$5"),
+        ("It costs $50.", "$5"),
+        ("It opens on November 11.", "Nov. 1"),
+        ("It opens on December 1.", "November 1"),
+        ("She came second.", "1st"),
+        ("About 30 million people.", "3 million"),
+        ("It was $1.39 billion.", "$10.4 billion"),
+        ("Prices rose 8 dollars.", "8%"),
+        ("It was Egan Bernal.", "Tadej Pogačar"),
+        ("The answer is Simona.", "Simona Halep"),
+        ("anything at all", "the"),  # gold that normalises to nothing
+    ],
+)
+def test_semantic_match_rejects_wrong_values(prediction: str, gold: str) -> None:
+    assert semantic_match(prediction, gold) == 0.0
+
+
 def test_answer_similarity_best_alias_and_empty() -> None:
     assert answer_similarity("Squid Game", ["Friends", "“Squid Game”"], _embed_bag) == (
         pytest.approx(1.0)
@@ -308,13 +382,15 @@ def test_jsonl_suite_parses_defaults_and_dates(tmp_path: Path) -> None:
         [
             {"id": "a", "question": "Q1?", "answers": ["x"], "question_date": "2022/06/16"},
             {"id": 7, "question": "Q2?", "answerable": False, "meta": {"anything": [1]}},
+            {"id": "c", "question": "Q3?", "answers": ["x"], "conflicting": ["y"]},
         ],
     )
     suite = load_suite(path, evaldata_dir=tmp_path)
     assert suite.name == "s"
-    first, second = suite.cases
+    first, second, third = suite.cases
     assert first.answerable and first.question_date == date(2022, 6, 16)
     assert second.id == "7" and not second.answerable and second.answers == []
+    assert first.conflicting == [] and third.conflicting == ["y"]
 
 
 @pytest.mark.parametrize(
@@ -328,6 +404,7 @@ def test_jsonl_suite_parses_defaults_and_dates(tmp_path: Path) -> None:
         ('{"id": "b", "question": "Q?"}', "s.jsonl:2: answerable case 'b' has no gold"),
         ('{"id": "b", "question": "Q?", "answers": ["x"], "question_date": "soon"}', ":2:"),
         ('["not", "an", "object"]', "s.jsonl:2: a case is an object"),
+        ('{"id": "b", "question": "Q?", "answers": ["x"], "conflicting": "y"}', "'conflicting'"),
     ],
 )
 def test_jsonl_errors_name_file_and_line(tmp_path: Path, line: str, message: str) -> None:
@@ -447,6 +524,90 @@ def test_rgb_negative_builder(tmp_path: Path) -> None:
     assert "1 questions left out" in suite.description
 
 
+RGB_RECORDS: list[dict[str, Any]] = [
+    {
+        "id": 0,
+        "query": "Q zero",
+        "answer": "Tampa",
+        "fakeanswer": "Glendale",
+        "positive": ["Held in Tampa.", "Tampa hosts.", "Held in Tampa."],
+        "positive_wrong": ["Held in Glendale.", "Glendale hosts."],
+        "negative": ["n1", "shared"],
+    },
+    {
+        "id": 1,
+        "query": "Q one",
+        "answer": [["May 15 2012", "May 15, 2012"]],
+        "fakeanswer": "May 1, 2002",
+        "positive": ["Tampa hosts.", "On May 15, 2012."],
+        "positive_wrong": ["On May 1, 2002."],
+        "negative": ["shared", "n3"],
+    },
+]
+
+
+def _rgb_suite(tmp_path: Path, builder: str) -> Path:
+    _jsonl(tmp_path / "ed" / "rgb" / "en_fact_dev.jsonl", RGB_RECORDS)
+    return _write(
+        tmp_path / f"{builder}.yaml",
+        f'corpus_builder: {builder}\nsource: "{{evaldata}}/rgb/en_fact_dev.jsonl"\n',
+    )
+
+
+def test_rgb_noise_builder_pools_positive_and_negative(tmp_path: Path) -> None:
+    suite = load_suite(_rgb_suite(tmp_path, "rgb-noise"), evaldata_dir=tmp_path / "ed")
+    assert suite.built_corpus is not None
+    corpus = {r["doc_id"]: r["text"] for r in suite.built_corpus}
+    assert list(corpus) == [
+        "rgb-0-pos0",
+        "rgb-0-pos1",
+        "rgb-0-neg0",
+        "rgb-0-neg1",
+        "rgb-1-pos1",
+        "rgb-1-neg1",
+    ]  # identical snippets stored once, under their first id
+    zero, one = suite.cases
+    assert zero.answerable and one.answerable
+    assert zero.answers == ["Tampa"] and one.answers == ["May 15 2012", "May 15, 2012"]
+    assert zero.article_ids == ["rgb-0-pos0", "rgb-0-pos1"]
+    # a shared positive snippet keeps the id it was stored under
+    assert one.article_ids == ["rgb-0-pos1", "rgb-1-pos1"]
+    assert zero.conflicting == [] and zero.tags == ["noise-robustness"]
+    assert "left out" not in suite.description
+
+
+def test_rgb_counterfactual_builder_lists_the_fake_answer(tmp_path: Path) -> None:
+    suite = load_suite(_rgb_suite(tmp_path, "rgb-counterfactual"), evaldata_dir=tmp_path / "ed")
+    assert suite.built_corpus is not None
+    texts = [r["text"] for r in suite.built_corpus]
+    assert "Held in Glendale." in texts and "On May 1, 2002." in texts
+    assert "n1" not in texts  # negatives stay out
+    zero, one = suite.cases
+    assert zero.conflicting == ["Glendale"] and one.conflicting == ["May 1, 2002"]
+    assert zero.article_ids == ["rgb-0-pos0", "rgb-0-pos1"]
+    assert zero.tags == ["counterfactual"]
+
+
+def test_unknown_corpus_builder_names_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError, match="rgb-negative, rgb-noise, rgb-counterfactual"):
+        load_suite(_rgb_suite(tmp_path, "rgb-bogus"), evaldata_dir=tmp_path / "ed")
+
+
+def test_conflict_surfaced_needs_both_values() -> None:
+    both = "Sources differ: Tampa [1] or Glendale [2]."
+    assert conflict_surfaced(both, ["Tampa"], ["Glendale"]) == 1.0
+    assert conflict_surfaced("It was in Tampa [1].", ["Tampa"], ["Glendale"]) == 0.0
+    assert conflict_surfaced("It was in Glendale.", ["Tampa"], ["Glendale"]) == 0.0
+    assert conflict_surfaced("", ["Tampa"], ["Glendale"]) == 0.0  # an abstention
+    assert conflict_surfaced(both, ["Tampa"], []) is None
+    dates = "One source says 15 May 2012, another May 1st, 2002."
+    assert conflict_surfaced(dates, ["May 15, 2012"], ["May 1, 2002"]) == 1.0
+    # a value found only inside the other side's phrase does not count
+    assert conflict_surfaced("It was Tampa Bay.", ["Tampa"], ["Tampa Bay"]) == 0.0
+    assert conflict_surfaced("It was Tampa Bay.", ["Tampa Bay"], ["Tampa"]) == 0.0
+    assert conflict_surfaced("Tampa, not Tampa Bay.", ["Tampa"], ["Tampa Bay"]) == 1.0
+
+
 def test_shipped_suites_parse() -> None:
     seeds = load_suite(ROOT / "evals" / "seeds.jsonl", evaldata_dir=Path("/nonexistent"))
     assert len(seeds.cases) >= 25
@@ -455,6 +616,13 @@ def test_shipped_suites_parse() -> None:
     wrapped = load_suite(ROOT / "evals" / "seeds.yaml", evaldata_dir=Path("/nonexistent"))
     assert wrapped.corpus is not None and wrapped.corpus.resolve() == (ROOT / "seeds").resolve()
     assert [c.id for c in wrapped.cases] == [c.id for c in seeds.cases]
+
+
+@pytest.mark.parametrize("name", ["rgb-negative", "rgb-noise", "rgb-counterfactual"])
+def test_shipped_rgb_suites_build(tmp_path: Path, name: str) -> None:
+    _jsonl(tmp_path / "rgb" / "en_fact_dev.jsonl", RGB_RECORDS)
+    suite = load_suite(ROOT / "evals" / f"{name}.yaml", evaldata_dir=tmp_path)
+    assert suite.name == name and suite.cases and suite.built_corpus
 
 
 # --- the runner with a fake assistant -------------------------------------------------------
@@ -539,6 +707,7 @@ def test_run_suite_scores_and_aggregates(tmp_path: Path, settings: Settings) -> 
     assert set(report.metrics) == set(METRICS)
     m = report.metrics
     assert m["answer_contains_gold"] == pytest.approx(1 / 3)
+    assert m["answer_semantic_match"] == pytest.approx(1 / 3)
     assert m["answer_exact"] == 0.0
     assert m["false_abstention_rate"] == pytest.approx(1 / 3)
     assert m["abstention_rate"] == 0.5
@@ -555,6 +724,7 @@ def test_run_suite_scores_and_aggregates(tmp_path: Path, settings: Settings) -> 
     shy = by_id["shy"]
     assert shy.abstained and not shy.correct
     assert shy.scores["answer_f1"] == 0.0 and shy.scores["answer_similarity"] == 0.0
+    assert shy.scores["answer_semantic_match"] == 0.0  # an abstention scores 0
     assert shy.scores["citation_precision"] is None
     assert by_id["refused"].correct and not by_id["trap"].correct
     assert by_id["trap"].scores["answer_f1"] is None
@@ -646,6 +816,23 @@ def test_rgb_suite_runs_over_built_corpus(tmp_path: Path, settings: Settings) ->
     assert [json.loads(x)["text"] for x in ingested.read_text().splitlines()] == ["n1", "n2"]
 
 
+def test_conflict_surfaced_rate_over_cases_with_conflicts(
+    tmp_path: Path, settings: Settings
+) -> None:
+    suite = _rgb_suite(tmp_path, "rgb-counterfactual")
+    answers: dict[str, Answer | Exception] = {
+        "Q zero": _answer("Q zero", "Tampa [1], though one source says Glendale [2].", [], []),
+        "Q one": _answer("Q one", "On May 15, 2012.", [], []),
+    }
+    fake = FakeAssistant(settings.model_copy(update={"evaldata_dir": tmp_path / "ed"}), answers)
+    report = run_suite(suite, assistant=fake, checker=FAKE_CHECKER, cache_dir=tmp_path / "c")
+    assert report.metrics["conflict_surfaced_rate"] == 0.5
+    assert report.counts["conflict_surfaced_rate"] == 2
+    assert report.metrics["answer_semantic_match"] == 1.0
+    assert [c.scores["conflict_surfaced"] for c in report.cases] == [1.0, 0.0]
+    assert "conflict_surfaced_rate" in render_summary(report)
+
+
 def test_without_corpus_uses_own_store_and_checks_gold(tmp_path: Path, settings: Settings) -> None:
     suite = _jsonl(
         tmp_path / "s.jsonl",
@@ -726,6 +913,34 @@ def test_aggregate_of_nothing_is_none() -> None:
     assert all(n == 0 for n in counts.values())
 
 
+def test_prompt_tokens_over_cases_that_report_them() -> None:
+    from assistant.evaluation import CaseResult
+
+    results = [
+        CaseResult(id=str(i), question="q", timings=timings)
+        for i, timings in enumerate(
+            [
+                {"total_ms": 1.0, "prompt_tokens": 100.0, "completion_tokens": 10.0},
+                {"total_ms": 1.0, "prompt_tokens": 300.0},
+                {"total_ms": 1.0, "prompt_tokens": 800.0, "completion_tokens": 30.0},
+                {"total_ms": 1.0},  # an abstention without a model call
+            ]
+        )
+    ]
+    metrics, counts = aggregate(results)
+    assert metrics["prompt_tokens_p50"] == 300.0
+    assert metrics["prompt_tokens_mean"] == pytest.approx(400.0)
+    assert metrics["completion_tokens_mean"] == 20.0
+    assert counts["prompt_tokens_p50"] == 3 and counts["completion_tokens_mean"] == 2
+    report = _report(prompt_tokens_p50=300.0, prompt_tokens_mean=400.0)
+    report.counts.update(counts)
+    summary = render_summary(report)
+    assert re.search(r"prompt_tokens_p50\s+300\s+3", summary)
+    assert "prompt_tokens_p50" not in render_summary(_report())  # absent: not shown
+    assert check_fail_under(report, ["prompt_tokens_p50=250"])  # an upper bound
+    assert not check_fail_under(report, ["prompt_tokens_p50=350"])
+
+
 # --- gates, comparison, reports -------------------------------------------------------------
 
 
@@ -763,12 +978,20 @@ def test_fail_under_missing_value_fails_and_bad_specs_raise() -> None:
         check_fail_under(report, ["answer_f1=high"])
     # a report.json dict works too
     assert check_fail_under({"metrics": {"answer_f1": 0.3}}, ["answer_f1=0.5"])
+    semantic = {"metrics": {"answer_semantic_match": 0.7}}
+    assert check_fail_under(semantic, ["answer_semantic_match=0.8"])
+    assert not check_fail_under(semantic, ["answer_semantic_match=0.6"])
 
 
 def test_compare_reports_directions_and_flips() -> None:
     old = {
         "suite": "s",
-        "metrics": {"answer_f1": 0.4, "false_abstention_rate": 0.1, "latency_ms_p50": 5000},
+        "metrics": {
+            "answer_f1": 0.4,
+            "answer_semantic_match": 0.5,
+            "false_abstention_rate": 0.1,
+            "latency_ms_p50": 5000,
+        },
         "cases": [
             {"id": "a", "question": "Qa", "correct": True},
             {"id": "b", "question": "Qb", "correct": False},
@@ -777,7 +1000,12 @@ def test_compare_reports_directions_and_flips() -> None:
     }
     new = {
         "suite": "s",
-        "metrics": {"answer_f1": 0.5, "false_abstention_rate": 0.2, "latency_ms_p50": 4000},
+        "metrics": {
+            "answer_f1": 0.5,
+            "answer_semantic_match": 0.5,
+            "false_abstention_rate": 0.2,
+            "latency_ms_p50": 4000,
+        },
         "cases": [
             {"id": "a", "question": "Qa", "correct": False},
             {"id": "b", "question": "Qb", "correct": True},
@@ -789,6 +1017,7 @@ def test_compare_reports_directions_and_flips() -> None:
     assert "improved" in lines["answer_f1"]
     assert "REGRESSED" in lines["false_abstention_rate"]
     assert "improved" in lines["latency_ms_p50"]
+    assert "same" in lines["answer_semantic_match"]
     assert "2 improved, 1 regressed" in text
     assert "different suites" not in text
     noisy = compare_reports(
@@ -823,7 +1052,7 @@ def _report_with_hostile_text(tmp_path: Path, settings: Settings) -> EvalReport:
             "Trump threatened an additional 100% tariff on Chinese products [1].",
             [_citation(1, QUOTE_TARIFF + " <img src=x onerror=alert(1)>")],
             [_hit(GOLD, 1)],
-        )
+        ).model_copy(update={"timings": {"total_ms": 120.0, "prompt_tokens": 512.0}})
     }
     suite = _jsonl(
         tmp_path / "s.jsonl",
@@ -844,6 +1073,7 @@ def test_write_reports(tmp_path: Path, settings: Settings) -> None:
     data = json.loads(paths[0].read_text())
     for key in (
         "answer_contains_gold",
+        "answer_semantic_match",
         "answer_f1",
         "citation_precision",
         "citation_recall",
@@ -861,9 +1091,12 @@ def test_write_reports(tmp_path: Path, settings: Settings) -> None:
 
     md = paths[1].read_text()
     assert "| answer_f1 |" in md and "## Worst cases" in md
+    assert "| answer_semantic_match | 1.000 |" in md
+    assert "| prompt_tokens_p50 | 512 | 1 |" in md
     assert "Unknown \\| pipe?" in md
 
     page = paths[2].read_text()
+    assert "answer_semantic_match" in page and "Prompt size (tokens)" in page
     assert "<script" not in page and "<img" not in page and "<b>x</b>" not in page
     assert "&lt;script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -883,6 +1116,7 @@ def test_render_summary_lists_metrics(tmp_path: Path, settings: Settings) -> Non
     assert "answer_contains_gold" in summary and "latency_ms_p95" in summary
     assert "answer_judge" not in summary  # optional metric this run did not produce
     assert re.search(r"answer_contains_gold\s+1\.000\s+1", summary)
+    assert re.search(r"answer_semantic_match\s+1\.000\s+1", summary)
     assert "<b>x</b>" in summary  # per-tag table
 
 
