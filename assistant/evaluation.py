@@ -2158,12 +2158,14 @@ def run_ablation(
     replay cache to `report_dir/replay.json`; a rerun reuses a variant's report when its
     settings, suite and cases are unchanged, so an interrupted ablation resumes.
     """
-    replay: dict[str, tuple[str, float]] = {}
+    # (raw answer, generate ms[, prompt tokens, completion tokens]): see Assistant.replay_cache
+    replay: dict[str, tuple[Any, ...]] = {}
     replay_file = report_dir / "replay.json" if report_dir else None
     if replay_file and replay_file.is_file():
         try:
             replay = {
-                k: (str(v[0]), float(v[1])) for k, v in json.loads(replay_file.read_text()).items()
+                k: (str(v[0]), *(float(x) for x in v[1:]))
+                for k, v in json.loads(replay_file.read_text()).items()
             }
         except (ValueError, TypeError, IndexError, AttributeError):
             replay = {}
