@@ -50,6 +50,17 @@ def differs(a: str, b: str) -> bool:
     return bool(ma - mb) and bool(mb - ma)
 
 
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Shared content words over the larger set's size; 0 below `MIN_SHARED` shared words."""
+    shared = len(a & b)
+    return shared / max(len(a), len(b)) if shared >= MIN_SHARED else 0.0
+
+
+def contradicts(a: str, b: str) -> bool:
+    """Do two texts say the same thing in mostly the same words, but with other values?"""
+    return overlap(content_words(a), content_words(b)) >= MIN_OVERLAP and differs(a, b)
+
+
 def find_conflicts(citations: Sequence[Citation], evidence: Sequence[Hit]) -> list[Conflict]:
     """For each cited quote, the best-matching evidence sentence that contradicts it, if any.
 
@@ -73,19 +84,14 @@ def find_conflicts(citations: Sequence[Citation], evidence: Sequence[Hit]) -> li
             if hit.chunk.article_id in cited_articles:
                 continue
             text = hit.chunk.text[start:end]
-            other = content_words(text)
-            shared = len(words & other)
-            larger = max(len(words), len(other))
-            if shared < MIN_SHARED or shared / larger < MIN_OVERLAP:
-                continue
-            if not differs(citation.quote, text):
+            share = overlap(words, content_words(text))
+            if share < MIN_OVERLAP or not differs(citation.quote, text):
                 continue
             key = (hit.chunk.article_id, hit.chunk.start + start)
             if key in used:
                 continue
-            overlap = shared / larger
-            if best is None or overlap > best.overlap:
-                best = Conflict(citation, hit, start, end, overlap)
+            if best is None or share > best.overlap:
+                best = Conflict(citation, hit, start, end, share)
         if best is not None:
             used.add((best.hit.chunk.article_id, best.hit.chunk.start + best.start))
             found.append(best)

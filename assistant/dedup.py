@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.conflicts import contradicts
 from assistant.types import Hit, Outlet
 
 if TYPE_CHECKING:
@@ -164,13 +165,16 @@ class DuplicateIndex:
         """Keep the hits of the best-ranked article of each group; name the others in `also_in`.
 
         `ranked` is best first. A group's other articles tell the same story in (nearly) the
-        same words, so their passages would only repeat the kept ones to the model. Outlets
+        same words, so their passages would only repeat the kept ones to the model; but a
+        passage that gives other numbers or names than the kept article's passage it most
+        resembles is kept too: the outlets disagree, and the reader should see both. Outlets
         published after `until` (the question's as-of date) are not named.
         """
         with self._lock:
             self._refresh()
             members, groups = self._members, self._groups
         chosen: dict[str, str] = {}  # group -> the article whose hits are kept
+        kept_hits: dict[str, list[Hit]] = {}
         out: list[Hit] = []
         for hit in ranked:
             aid = hit.chunk.article_id
@@ -180,7 +184,10 @@ class DuplicateIndex:
                 continue
             kept = chosen.setdefault(member.group, aid)
             if kept != aid:
+                if any(contradicts(hit.chunk.text, k.chunk.text) for k in kept_hits.get(kept, [])):
+                    out.append(hit)  # the same story with other figures or names: a conflict
                 continue
+            kept_hits.setdefault(aid, []).append(hit)
             others = [
                 members[a].outlet
                 for a in groups[member.group]

@@ -124,3 +124,18 @@ def test_collapse_leaves_unknown_articles_alone() -> None:
     index = DuplicateIndex(FakeStore({}))  # type: ignore[arg-type]
     ranked = [_hit("a", 1.0), _hit("b", 0.5)]
     assert index.collapse(ranked) == ranked
+
+
+def test_collapse_keeps_a_duplicate_passage_that_gives_other_figures() -> None:
+    index = DuplicateIndex(_store())  # type: ignore[arg-type]
+    said = "The Senate passed the burn pits bill by a vote of 86 to 11 on Tuesday."
+    other = "The Senate passed the burn pits bill by a vote of 84 to 14 on Tuesday."
+
+    def hit(aid: str, text: str, score: float) -> Hit:
+        chunk = Chunk(id=f"{aid}#0", article_id=aid, index=0, text=text, start=0, end=len(text))
+        return Hit(chunk=chunk, score=score, dense=score, title=aid)
+
+    out = index.collapse([hit("ap", said, 0.9), hit("nbc", other, 0.8)])
+    assert [h.chunk.article_id for h in out] == ["ap", "nbc"]  # they disagree: both stay
+    same = index.collapse([hit("ap", said, 0.9), hit("nbc", said, 0.8)])
+    assert [h.chunk.article_id for h in same] == ["ap"]
