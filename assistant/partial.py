@@ -195,13 +195,18 @@ def answers_question(question: str, supported: Sequence[str], sources: Sequence[
     if not supported:
         return False
     answer = " ".join(supported)
-    kind = answer_kind(question)
-    if kind and not has_kind(kind, answer, question):
+    held = content_words(" ".join(sources))
+    # a many-part question is answered in part when one part is; `uncovered_parts` names the rest
+    return any(_answers_part(part, answer, held) for part in question_parts(question))
+
+
+def _answers_part(part: str, answer: str, held: frozenset[str]) -> bool:
+    kind = answer_kind(part)
+    if kind and not has_kind(kind, answer, part):
         return False
-    asked = content_words(question) - _GENERIC
+    asked = content_words(part) - _GENERIC
     if not asked:
         return True
-    held = content_words(" ".join(sources))
     if any(_YEAR.fullmatch(w) and w not in held for w in asked):
         return False
     found = sum(word_found(w, held) for w in asked)

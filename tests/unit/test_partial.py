@@ -129,3 +129,10 @@ def test_an_answer_restating_the_question_is_judged_on_its_sources() -> None:
     assert answers_question(
         q, said, ["Serena Williams won the women's singles at Wimbledon in 2019."]
     )
+
+
+def test_a_many_part_question_answered_in_part_passes_the_check() -> None:
+    from assistant.partial import answers_question
+
+    q = "What tariff did Trump threaten on Chinese goods, and who won the 2022 World Cup?"
+    assert answers_question(q, [TARIFF], [TARIFF])
