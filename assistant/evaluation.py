@@ -1060,13 +1060,7 @@ def _run_case(
 
     correct = scores["answer_contains_gold"] == 1.0 if case.answerable else abstained
     result = CaseResult(
-        id=case.id,
-        question=case.question,
-        question_date=case.question_date,
-        tags=list(case.tags),
-        answerable=case.answerable,
-        gold=list(case.answers),
-        article_ids=list(case.article_ids),
+        **_case_fields(case),
         answer=text,
         abstained=abstained,
         correct=bool(correct),
@@ -1080,6 +1074,19 @@ def _run_case(
         error=error,
     )
     return result, answer.model if answer else ""
+
+
+def _case_fields(case: Case) -> dict[str, Any]:
+    """The fields of a `CaseResult` that repeat the case itself."""
+    return {
+        "id": case.id,
+        "question": case.question,
+        "question_date": case.question_date,
+        "tags": list(case.tags),
+        "answerable": case.answerable,
+        "gold": list(case.answers),
+        "article_ids": list(case.article_ids),
+    }
 
 
 def _run_retrieval_case(runner: AssistantLike, case: Case) -> CaseResult:
@@ -1108,13 +1115,7 @@ def _run_retrieval_case(runner: AssistantLike, case: Case) -> CaseResult:
     for n in RETRIEVAL_DEPTHS:
         scores[f"retrieval_recall_at_{n}"] = retrieval_scores(ranked[:n], case.article_ids)[0]
     return CaseResult(
-        id=case.id,
-        question=case.question,
-        question_date=case.question_date,
-        tags=list(case.tags),
-        answerable=case.answerable,
-        gold=list(case.answers),
-        article_ids=list(case.article_ids),
+        **_case_fields(case),
         correct=scores["retrieval_recall_at_k"] == 1.0,
         retrieved=ranked or top,
         scores=scores,
