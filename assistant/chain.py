@@ -245,10 +245,15 @@ class Assistant:
         return self.embedder.embed(texts)
 
     def retrieve(
-        self, question: str, *, k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        as_of: date | None = None,
     ) -> list[Hit]:
-        """The passages the assistant would hand the model for `question`."""
-        return self.retriever.retrieve(clean_question(question), k=k, filters=filters)
+        """The passages the assistant would hand the model for `question` asked on `as_of`."""
+        return self.retriever.retrieve(clean_question(question), k=k, filters=filters, as_of=as_of)
 
     # --- the chain --------------------------------------------------------------------------
     def _condense(self, state: dict[str, Any]) -> dict[str, Any]:

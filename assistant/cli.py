@@ -338,6 +338,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             tags=args.tag or None,
             progress=not args.json and sys.stderr.isatty(),
             sample=args.sample,
+            retrieval_only=args.retrieval_only,
         )
         if args.report:
             out = Path(args.report)
@@ -430,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME",
         help="with --ablate: run only this variant (repeatable; 'default' first)",
+    )
+    p.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="score only retrieval (recall@k/10/20, MRR): retrieve instead of ask, no model",
     )
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two report.json")
     return parser

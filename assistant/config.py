@@ -69,7 +69,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the model.")
     candidates: int = Field(30, ge=1, description="Candidates fetched per retriever.")
     hybrid: bool = Field(True, description="Fuse dense and BM25 results (else dense only).")
-    per_article_cap: int = Field(3, ge=1, description="Most passages taken from one article.")
+    per_article_cap: int = Field(
+        1,
+        ge=1,
+        description="Most passages taken from one article while other articles can fill the "
+        "slots (1: the top_k passages come from top_k articles when that many match).",
+    )
     date_aware: bool = Field(
         True,
         description="Leave out articles published after the question's as_of date and rank by "

@@ -16,7 +16,9 @@ Metric definitions (see `evals/README.md` for the long form):
 - `conflict_surfaced_rate`: over cases that list `conflicting` values (wrong values some source
   asserts), the share of answers that name both a gold alias and a conflicting value.
 - `citation_precision` / `citation_recall` (ALCE): over answers that did not abstain.
-- `retrieval_recall_at_k`, `mrr`: over cases that name gold articles.
+- `retrieval_recall_at_k`, `mrr`: over cases that name gold articles;
+  `retrieval_recall_at_10/20` (a gold article among the first 10/20 passages) only in a
+  retrieval-only run, which calls `retrieve` instead of `ask` and scores nothing else.
 - `abstention_rate` (unanswerable cases), `false_abstention_rate` (answerable cases),
   `abstention_precision` (share of abstentions that were on unanswerable cases).
 - `latency_ms_p50/p95`, `retrieve_ms_p50/p95`, `generate_ms_p50/p95`; `prompt_tokens_p50`,
@@ -47,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import AssistantError, SuiteError
-from assistant.types import Answer, Article, Citation, IngestReport
+from assistant.types import Answer, Article, Citation, Hit, IngestReport
 
 if TYPE_CHECKING:
     import numpy
@@ -73,6 +75,10 @@ class AssistantLike(Protocol):
         as_of: date | None = None,
     ) -> Answer: ...
 
+    def retrieve(
+        self, question: str, *, k: int | None = None, as_of: date | None = None
+    ) -> list[Hit]: ...
+
     def embed(self, texts: list[str]) -> numpy.ndarray: ...
 
     def article(self, article_id: str) -> Article: ...
@@ -94,7 +100,13 @@ CITATION_METRICS: tuple[str, ...] = (
     "citation_recall",
     "citation_support",
 )
-RETRIEVAL_METRICS: tuple[str, ...] = ("retrieval_recall_at_k", "mrr")
+RETRIEVAL_DEPTHS: tuple[int, ...] = (10, 20)
+"""Passage depths a retrieval-only run also scores recall at (`retrieval_recall_at_<n>`)."""
+RETRIEVAL_METRICS: tuple[str, ...] = (
+    "retrieval_recall_at_k",
+    "mrr",
+    *(f"retrieval_recall_at_{n}" for n in RETRIEVAL_DEPTHS),
+)
 ABSTENTION_METRICS: tuple[str, ...] = (
     "abstention_rate",
     "false_abstention_rate",
@@ -1097,6 +1109,9 @@ class EvalReport(BaseModel):
         default_factory=list,
         description="What each higher relevance gate would give (see `abstention_tradeoff`).",
     )
+    retrieval_only: bool = Field(
+        False, description="Only retrieval was run and scored (`run_suite(retrieval_only=)`)."
+    )
 
 
 def run_suite(
@@ -1111,6 +1126,7 @@ def run_suite(
     checker: CitationChecker | None = None,
     cache_dir: Path | None = None,
     sample: int | None = None,
+    retrieval_only: bool = False,
 ) -> EvalReport:
     """Run an eval suite through the assistant and score every case.
 
@@ -1128,6 +1144,9 @@ def run_suite(
         cache_dir: Where corpus stores are cached; default `~/.cache/assistant/evalstores`.
         sample: Run only this many of the selected cases, evenly spaced (`sample_cases`),
             over the same corpus as the whole selection.
+        retrieval_only: Call `retrieve` (as of each case's date) instead of `ask`: only the
+            retrieval metrics (recall at k and at `RETRIEVAL_DEPTHS`, MRR) and the retrieval
+            latency are scored, no model is loaded.
 
     Returns:
         The report.
@@ -1153,7 +1172,10 @@ def run_suite(
     models: list[str] = []
     bar = _progress(cases, suite.name, progress)
     for case in bar:
-        result, answered_by = _run_case(runner, case, checker, judge)
+        if retrieval_only:
+            result, answered_by = _run_retrieval_case(runner, case), ""
+        else:
+            result, answered_by = _run_case(runner, case, checker, judge)
         results.append(result)
         models.append(answered_by)
         if progress:
@@ -1161,12 +1183,15 @@ def run_suite(
             bar.set_postfix(correct=f"{sum(hits)}/{len(hits)}")
     seconds = time.perf_counter() - t0
 
-    metrics, counts = aggregate(results)
+    summarize = _aggregate_retrieval if retrieval_only else aggregate
+    metrics, counts = summarize(results)
     by_tag = {
-        tag: aggregate([r for r in results if tag in r.tags])[0]
+        tag: summarize([r for r in results if tag in r.tags])[0]
         for tag in sorted({t for r in results for t in r.tags})
     }
-    model = next((m for m in models if m), "") or str(runner.settings.llm_model)
+    model = next((m for m in models if m), "") or (
+        "" if retrieval_only else str(runner.settings.llm_model)
+    )
     return EvalReport(
         suite=suite.name,
         path=str(path),
@@ -1185,7 +1210,10 @@ def run_suite(
         ingest=ingest_info,
         errors=sum(1 for r in results if r.error),
         min_relevance=float(runner.settings.min_relevance),
-        abstention_tradeoff=abstention_tradeoff(results, float(runner.settings.min_relevance)),
+        abstention_tradeoff=[]
+        if retrieval_only
+        else abstention_tradeoff(results, float(runner.settings.min_relevance)),
+        retrieval_only=retrieval_only,
     )
 
 
@@ -1332,13 +1360,7 @@ def _run_case(
 
     correct = scores["answer_contains_gold"] == 1.0 if case.answerable else abstained
     result = CaseResult(
-        id=case.id,
-        question=case.question,
-        question_date=case.question_date,
-        tags=list(case.tags),
-        answerable=case.answerable,
-        gold=list(case.answers),
-        article_ids=list(case.article_ids),
+        **_case_fields(case),
         answer=text,
         abstained=abstained,
         correct=bool(correct),
@@ -1352,6 +1374,67 @@ def _run_case(
         error=error,
     )
     return result, answer.model if answer else ""
+
+
+def _case_fields(case: Case) -> dict[str, Any]:
+    """The fields of a `CaseResult` that repeat the case itself."""
+    return {
+        "id": case.id,
+        "question": case.question,
+        "question_date": case.question_date,
+        "tags": list(case.tags),
+        "answerable": case.answerable,
+        "gold": list(case.answers),
+        "article_ids": list(case.article_ids),
+    }
+
+
+def _run_retrieval_case(runner: AssistantLike, case: Case) -> CaseResult:
+    """Retrieve for one case as of its date and score only the retrieval.
+
+    Recall at k and MRR come from the `top_k` passages `ask` would get; recall at each of
+    `RETRIEVAL_DEPTHS` from a second, deeper retrieval (the ranking past k is what a step that
+    picks evidence from more candidates would see).
+    """
+    k = int(runner.settings.top_k)
+    deep: list[Hit] = []
+    error: str | None = None
+    t0 = time.perf_counter()
+    try:
+        hits = runner.retrieve(case.question, k=k, as_of=case.question_date)
+        wall_ms = (time.perf_counter() - t0) * 1000.0
+        depth = max(RETRIEVAL_DEPTHS)
+        deep = runner.retrieve(case.question, k=depth, as_of=case.question_date)
+    except AssistantError as err:
+        hits, wall_ms = [], (time.perf_counter() - t0) * 1000.0
+        error = f"{type(err).__name__}: {err}"
+    top = [h.chunk.article_id for h in hits]
+    ranked = [h.chunk.article_id for h in deep]
+    scores: dict[str, float | None] = dict.fromkeys(_PER_CASE_METRICS)
+    scores["retrieval_recall_at_k"], scores["mrr"] = retrieval_scores(top, case.article_ids)
+    for n in RETRIEVAL_DEPTHS:
+        scores[f"retrieval_recall_at_{n}"] = retrieval_scores(ranked[:n], case.article_ids)[0]
+    return CaseResult(
+        **_case_fields(case),
+        correct=scores["retrieval_recall_at_k"] == 1.0,
+        retrieved=ranked or top,
+        scores=scores,
+        relevance=max((h.dense for h in hits if h.dense is not None), default=None),
+        timings={"retrieve_ms": wall_ms, "total_ms": wall_ms},
+        error=error,
+    )
+
+
+def _aggregate_retrieval(
+    results: Sequence[CaseResult],
+) -> tuple[dict[str, float | None], dict[str, int]]:
+    """`aggregate` with only the metrics a retrieval-only run measures; the others are None."""
+    metrics, counts = aggregate(results)
+    kept = {*RETRIEVAL_METRICS, *LATENCY_METRICS}
+    for name in METRICS:
+        if name not in kept:
+            metrics[name], counts[name] = None, 0
+    return metrics, counts
 
 
 def aggregate(results: Sequence[CaseResult]) -> tuple[dict[str, float | None], dict[str, int]]:
@@ -1736,12 +1819,12 @@ def render_summary(report: EvalReport) -> str:
         if (
             value is None
             and report.counts.get(name, 0) == 0
-            and name in (*_OPTIONAL_METRICS, *TOKEN_METRICS)
+            and (report.retrieval_only or name in (*_OPTIONAL_METRICS, *TOKEN_METRICS))
         ):
             continue  # optional metrics that this run did not produce
         lines.append(f"{name:<24} {_fmt(name, value):>9}  {report.counts.get(name, 0):>5}")
     if report.by_tag:
-        keys = (
+        keys: tuple[str, ...] = (
             "answer_contains_gold",
             "answer_semantic_match",
             "answer_f1",
@@ -1749,7 +1832,9 @@ def render_summary(report: EvalReport) -> str:
             "citation_recall",
             "abstention_rate",
         )
-        short = ("contains", "semantic", "f1", "cit_p", "cit_r", "abstain")
+        short: tuple[str, ...] = ("contains", "semantic", "f1", "cit_p", "cit_r", "abstain")
+        if report.retrieval_only:
+            keys, short = RETRIEVAL_METRICS, ("recall@k", "mrr", "@10", "@20")
         lines += ["", f"{'tag':<20} {'cases':>5} " + " ".join(f"{s:>8}" for s in short)]
         for tag, metrics in report.by_tag.items():
             n = sum(1 for c in report.cases if tag in c.tags)

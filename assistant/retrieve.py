@@ -147,18 +147,37 @@ STOPWORDS = frozenset(
 )
 
 
+META_WEIGHT = 2  # times an article's title and URL slug words count in each of its chunks
+
+_STEMMER: Any = None
+
+
+def stem(token: str) -> str:
+    """The Snowball (Porter 2) English stem of a word; numbers, `$8.5`, `100%` stay as they are."""
+    global _STEMMER
+    if not token.isalpha():
+        return token
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return str(_STEMMER.stemWord(token))
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased content tokens with light suffix stripping, for BM25."""
+    """Lower-cased, stemmed content tokens for BM25 ("recalled" and "recalls": "recal").
+
+    Numbers keep their decimal point and thousands separators ("8.5", "1,000"), and `$` and
+    `%` stay attached ("$6", "100%"), so amounts match only themselves.
+    """
     out = []
     for raw in _WORD.findall(text.lower()):
-        tok = raw.replace("’", "'").rstrip("'s") if raw.endswith(("'s", "’s")) else raw
+        tok = raw.replace("’", "'")
+        if tok.endswith("'s"):
+            tok = tok[:-2]
         if tok in STOPWORDS or not tok:
             continue
-        if len(tok) > 4 and tok.endswith("ies"):
-            tok = tok[:-3] + "y"
-        elif len(tok) > 3 and tok.endswith("s") and not tok.endswith(("ss", "us", "is")):
-            tok = tok[:-1]
-        out.append(tok)
+        out.append(stem(tok))
     return out
 
 
@@ -218,6 +237,27 @@ def _token_ids(text: str, vocab: dict[str, int], memo: dict[str, tuple[int, ...]
     return out
 
 
+_SLUG_ID = re.compile(r"^(?:[a-z]?_?[0-9a-f]{12,}|\d+)$")
+
+
+def url_words(url: Any) -> list[str]:
+    """The words of a news URL's slug ("/2022/06/15/business/ford-recall/" -> ford, recall).
+
+    Only hyphenated path segments are slugs; section names, dates, ids and file names are not.
+    """
+    if not url:
+        return []
+    from urllib.parse import urlparse
+
+    words: list[str] = []
+    for segment in urlparse(str(url)).path.split("/"):
+        segment = re.sub(r"\.s?html?$", "", segment.lower())
+        if "-" not in segment:
+            continue
+        words += [w for w in re.split(r"[-_]+", segment) if w and not _SLUG_ID.match(w)]
+    return words
+
+
 class LexicalIndex:
     """BM25 over every chunk in the store, rebuilt when the store's revision changes.
 
@@ -248,13 +288,21 @@ class LexicalIndex:
         vocab: dict[str, int] = {}
         memo: dict[str, tuple[int, ...]] = {}
         corpus: list[list[int]] = []
-        for page_ids, texts in self._store.iter_chunks():
-            for cid, text in zip(page_ids, texts, strict=True):
+        heads: dict[str, list[int]] = {}
+        for page_ids, texts, metas in self._store.iter_chunk_records():
+            for cid, text, meta in zip(page_ids, texts, metas, strict=True):
                 if cid in seen:  # offset paging under concurrent writes can repeat a record
                     continue
                 seen.add(cid)
                 ids.append(cid)
-                corpus.append(_token_ids(text, vocab, memo))
+                # An article's title and URL slug name its story even where a chunk does not
+                # (some pages are all boilerplate but for them); each chunk carries them.
+                aid = str(meta.get("article_id", cid))
+                head = heads.get(aid)
+                if head is None:
+                    words = " ".join([str(meta.get("title") or ""), *url_words(meta.get("url"))])
+                    head = heads[aid] = _token_ids(words, vocab, memo) * META_WEIGHT
+                corpus.append(_token_ids(text, vocab, memo) + head)
         bm25 = None
         if ids:
             bm25 = bm25s.BM25()
@@ -310,8 +358,8 @@ class Retriever:
         Dense and lexical candidates are fused with reciprocal rank fusion; every hit also
         carries its cosine similarity to the question (used to decide abstention). With
         `as_of`, articles published after that date are left out (they did not exist when the
-        question was asked); a question about "this week" or "the latest" news also ranks
-        candidates by recency as a third fused signal.
+        question was asked); a question asked as of a date, or about "this week" or "the
+        latest" news, also ranks candidates by recency as a third fused signal.
         """
         k = k or self.settings.top_k
         filters = filters or Filters()
@@ -346,7 +394,9 @@ class Retriever:
                 rank += 1
                 if rank >= n:
                     break
-        if self.settings.date_aware and asks_for_recent(question):
+        # A question asked as of a date is about the news up to then: without a period of
+        # its own it still prefers recent stories (a soft signal, not a filter).
+        if self.settings.date_aware and (as_of is not None or asks_for_recent(question)):
             dated = {c: found[c].published for c in ranks if found[c].published}
             by_date = sorted(dated, key=lambda c: dated[c], reverse=True)  # type: ignore[arg-type,return-value]
             for rank, cid in enumerate(by_date):

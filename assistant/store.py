@@ -358,26 +358,41 @@ class Store:
         return max(0, int(self.articles.count()) - (1 if self.revision() else 0))
 
     def iter_chunks(self, batch: int = _PAGE) -> Iterator[tuple[list[str], list[str]]]:
-        """Every stored chunk as pages of (ids, texts), for the lexical index.
+        """Every stored chunk as pages of (ids, texts) (see `iter_chunk_records`)."""
+        for ids, texts, _ in self.iter_chunk_records(batch, metadata=False):
+            yield ids, texts
 
-        Pages are read one at a time, so memory stays bounded by `batch` texts. Another
+    def iter_chunk_records(
+        self, batch: int = _PAGE, *, metadata: bool = True
+    ) -> Iterator[tuple[list[str], list[str], list[dict[str, Any]]]]:
+        """Every stored chunk as pages of (ids, texts, metadata), for the lexical index.
+
+        Pages are read one at a time, so memory stays bounded by `batch` records. Another
         process writing meanwhile can make a page skip or repeat records; callers read the
-        revision first and read again when it has changed (see `LexicalIndex`).
+        revision first and read again when it has changed (see `LexicalIndex`). Without
+        `metadata` the third list holds empty dicts.
         """
         offset = 0
         while True:
-            ids, texts = self._chunk_page(batch, offset)
+            ids, texts, metas = self._chunk_page(batch, offset, metadata)
             if not ids:
                 break
-            yield ids, texts
+            yield ids, texts, metas
             if len(ids) < batch:
                 break
             offset += batch
 
     @_server_errors
-    def _chunk_page(self, limit: int, offset: int) -> tuple[list[str], list[str]]:
-        got = self.chunks.get(include=["documents"], limit=limit, offset=offset)
-        return list(got["ids"]), [d or "" for d in (got.get("documents") or [])]
+    def _chunk_page(
+        self, limit: int, offset: int, metadata: bool
+    ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        include: list[Any] = ["documents", "metadatas"] if metadata else ["documents"]
+        got = self.chunks.get(include=include, limit=limit, offset=offset)
+        ids = list(got["ids"])
+        metas: list[dict[str, Any]] = [{} for _ in ids]
+        if metadata:
+            metas = [dict(m or {}) for m in (got.get("metadatas") or [])]
+        return ids, [d or "" for d in (got.get("documents") or [])], metas
 
     @_server_errors
     def chunks_by_ids(

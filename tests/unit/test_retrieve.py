@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,6 +38,65 @@ def _hit(article: str, start: int, end: int, score: float, text: str = TEXT) -> 
 def test_tokenize_drops_stopwords_and_folds_plurals() -> None:
     assert tokenize("The tariffs on China's exports") == ["tariff", "china", "export"]
     assert "100%" in tokenize("an additional 100% tariff")
+
+
+def test_tokenize_stems_words_and_keeps_numbers_dollars_and_percents() -> None:
+    # past, plural and -ing forms meet the same stem; a possessive loses only its 's
+    assert tokenize("recalled") == tokenize("recalls") == tokenize("recalling")
+    assert tokenize("automakers vehicles") == tokenize("automaker vehicle")
+    assert tokenize("the boss's office") == tokenize("boss office")
+    assert tokenize("recovered 8.5 million in 2022") == ["recov", "8.5", "million", "2022"]
+    assert tokenize("$6 billion, up 3.5% from 1,000") == ["$6", "billion", "3.5%", "1,000"]
+    assert tokenize("U.S. officials") == ["u.s", "offici"]
+    assert tokenize("8.5") != tokenize("85")
+
+
+def test_url_words_are_the_slug_of_a_news_url() -> None:
+    from assistant.retrieve import url_words
+
+    cnn = "https://www.cnn.com/2022/06/15/business/ford-recall/index.html"
+    assert url_words(cnn) == ["ford", "recall"]
+    usa = "https://www.usatoday.com/story/news/2022/06/15/jan-6-hearing-day-3/7634534001/"
+    assert url_words(usa) == ["jan", "hearing", "day"]
+    live = "https://www.cnn.com/europe/live-news/ukraine-news-07-12-22/h_c164ac931cc8414108b8b"
+    assert url_words(live) == ["live", "news", "ukraine", "news"]
+    assert url_words(None) == url_words("") == url_words("https://example.com/a/b") == []
+
+
+class FakeChunkStore:
+    """What LexicalIndex reads: a revision and pages of chunk records with metadata."""
+
+    def __init__(self, records: list[tuple[str, str, dict[str, str]]]) -> None:
+        self.records = records
+
+    def revision(self) -> str:
+        return "r1"
+
+    def iter_chunk_records(self, batch: int = 2) -> Iterator[Any]:
+        for i in range(0, len(self.records), batch):
+            page = self.records[i : i + batch]
+            yield [r[0] for r in page], [r[1] for r in page], [r[2] for r in page]
+
+
+def test_lexical_index_finds_a_chunk_by_its_articles_title_and_url() -> None:
+    from assistant.retrieve import LexicalIndex
+
+    ad = "How relevant is this ad to you? Video player was slow to load content."
+    url = "https://www.cnn.com/2022/06/15/business/ford-recall/index.html"
+    store = FakeChunkStore(
+        [
+            ("ford#0@v", ad, {"article_id": "ford", "url": url}),
+            ("ford#1@v", "More boilerplate.", {"article_id": "ford", "url": url}),
+            ("soda#0@v", ad, {"article_id": "soda", "title": "Sprite drops green bottles"}),
+            ("other#0@v", "Stocks fell on Tuesday.", {"article_id": "other"}),
+        ]
+    )
+    index = LexicalIndex(store)  # type: ignore[arg-type]
+    assert {cid for cid, _ in index.search("Which automaker recalled vehicles?", 5)} == {
+        "ford#0@v",
+        "ford#1@v",
+    }
+    assert [cid for cid, _ in index.search("new bottle for Sprite", 5)] == ["soda#0@v"]
 
 
 def test_filters_build_chroma_where_and_agree_in_python() -> None:

@@ -180,13 +180,15 @@ class FakeChunkStore:
     def revision(self) -> str:
         return self.rev
 
-    def iter_chunks(self, batch: int = 2) -> Any:
+    def iter_chunk_records(self, batch: int = 2) -> Any:
         items = list(self.chunks.items())
         for i in range(0, len(items), batch):
             self.pages_read += 1
             page = items[i : i + batch]
             # a concurrent writer can make offset paging repeat a record
-            yield [cid for cid, _ in page] + [page[0][0]], [t for _, t in page] + [page[0][1]]
+            ids = [cid for cid, _ in page] + [page[0][0]]
+            metas = [{"article_id": cid.split("#")[0], "index": 0} for cid in ids]
+            yield ids, [t for _, t in page] + [page[0][1]], metas
 
 
 def test_lexical_index_scores_like_bm25s_and_follows_the_revision() -> None:
@@ -203,7 +205,7 @@ def test_lexical_index_scores_like_bm25s_and_follows_the_revision() -> None:
 
     reference = bm25s.BM25()
     reference.index([tokenize(t) for t in chunks.values()], show_progress=False)
-    scores = reference.get_scores(["tariff", "chinese", "product"])
+    scores = reference.get_scores(tokenize("tariff on Chinese products"))
     expected = sorted(
         ((cid, float(s)) for cid, s in zip(chunks, scores, strict=True) if s > 0),
         key=lambda x: -x[1],
