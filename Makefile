@@ -63,14 +63,14 @@ unit: $(STAMP)
 integration: setup browser
 	$(BIN)/pytest tests/integration -q
 
-# The seeds suite gates answer quality; thresholds sit under the measured figures
-# (0.5B model, 34 cases, 2026-11-28: contains-gold 0.54, abstention 0.75, citation precision
-# 1.00, false abstention 0.23). For *_rate metrics where lower is better the value is an upper
-# bound.
+# The seeds suite gates answer quality on the default model; thresholds sit just under the
+# measured figures (1.5B default, evidence selection and the answer check, 34 cases, 2026-12-02:
+# contains-gold 0.65, abstention 1.00, citation precision 1.00, false abstention 0.27). For
+# *_rate metrics where lower is better the value is an upper bound.
 eval-seeds: setup
 	$(BIN)/assistant eval evals/seeds.yaml --report .assistant/eval-seeds \
-	  --fail-under answer_contains_gold=0.40 --fail-under abstention_rate=0.70 \
-	  --fail-under citation_precision=0.85 --fail-under false_abstention_rate=0.40
+	  --fail-under answer_contains_gold=0.60 --fail-under abstention_rate=0.85 \
+	  --fail-under citation_precision=0.90 --fail-under false_abstention_rate=0.35
 
 test: setup browser lint
 	$(BIN)/pytest -q
