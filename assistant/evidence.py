@@ -18,17 +18,15 @@ still point into the article text and the reader can check them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.chunking import sentence_spans
-from assistant.citations import content_words, word_found
+from assistant.citations import Embed, content_words, word_found
 from assistant.partial import answer_kind, has_kind
 from assistant.types import Hit
-
-Embed = Callable[[list[str]], np.ndarray]
 
 LEXICAL_WEIGHT = 0.35
 """Weight of the share of the question's content words found in a sentence."""
