@@ -29,6 +29,7 @@ from assistant.chain import Assistant
 from assistant.config import Settings
 from assistant.errors import AssistantError, BusyError
 from assistant.types import Answer
+from tests.conftest import WIRING_MODEL
 
 pytestmark = pytest.mark.integration
 
@@ -319,9 +320,9 @@ def test_concurrent_browser_sessions_keep_their_own_history(newsroom: Assistant)
     def converse(i: int) -> tuple[list[Any], list[Any]]:
         client = Client(url, verbose=False)  # one client, one browser session
         start.wait()
-        first = client.predict(firsts[i], [], "local:default", 5, 0.0, api_name="/ask")
+        first = client.predict(firsts[i], [], f"local:{WIRING_MODEL}", 5, 0.0, api_name="/ask")
         chat = first[1]
-        second = client.predict(f"And why, session {i}?", chat, "local:default", 5, 0.0,
+        second = client.predict(f"And why, session {i}?", chat, f"local:{WIRING_MODEL}", 5, 0.0,
                                 api_name="/ask")  # fmt: skip
         return first[1], second[1]
 

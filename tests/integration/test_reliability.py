@@ -30,7 +30,7 @@ from assistant.cli import check_exposure, main
 from assistant.config import Settings
 from assistant.errors import ConfigError, InputError
 from assistant.store import Store
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, WIRING_MODEL
 from tests.unit.loaders.helpers import make_pdf
 
 pytestmark = pytest.mark.integration
@@ -429,7 +429,7 @@ def test_question_through_the_browser(case: QuestionCase, fresh: Callable[[], As
     before = _snapshot(a.store)
     ask = _upload_handler(ui.build_app(a), "ask")
     session = ui.Session()
-    *_, last = ask(case.text, [], session, "local:default", 5, 0.0)
+    *_, last = ask(case.text, [], session, f"local:{WIRING_MODEL}", 5, 0.0)
     if not case.text.strip():
         # an empty box is not sent at all: nothing happens, nothing is recorded
         assert all(isinstance(x, dict) and x.get("__type__") == "update" for x in last)
@@ -645,7 +645,7 @@ def test_server_sends_no_stack_trace_to_the_browser(
         client.predict(api_name="/article_list")
     assert "secret" not in str(info.value) and "Traceback" not in str(info.value)
     # the chat catches it and says so in one line
-    result = client.predict("What tariff?", [], "local:default", 5, 0.0, api_name="/ask")
+    result = client.predict("What tariff?", [], f"local:{WIRING_MODEL}", 5, 0.0, api_name="/ask")
     shown = json.dumps(result)
     assert "something went wrong; see the server log" in shown, shown
     assert "secret" not in shown and "Traceback" not in shown and "db.py" not in shown
