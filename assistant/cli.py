@@ -75,7 +75,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         ],
         "timings": {
             k: round(answer.timings.get(k, 0.0), 1)
-            for k in ("retrieve_ms", "select_ms", "generate_ms", "total_ms")
+            for k in ("retrieve_ms", "generate_ms", "total_ms")
         },
         "tokens": {
             k: int(answer.timings[k])

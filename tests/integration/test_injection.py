@@ -112,7 +112,9 @@ def test_article_text_reaches_the_model_only_inside_the_sources_block(
     tmp_path: Path, embedder: Any
 ) -> None:
     chat = FakeRecordingChat()
-    a = Assistant(Settings(data_dir=tmp_path / "store"), embedder=embedder, chat_model=chat)
+    # whole passages (no evidence selection), so every sentence of the article is in the prompt
+    settings = Settings(data_dir=tmp_path / "store", evidence=False)
+    a = Assistant(settings, embedder=embedder, chat_model=chat)
     assert a.ingest([_corpus(tmp_path / "in")]).ok
     answer = a.ask("How much will the Riverside footbridge cost?")
     assert not answer.abstained and "4.2 million" in answer.text

@@ -645,7 +645,8 @@ def test_server_sends_no_stack_trace_to_the_browser(
         client.predict(api_name="/article_list")
     assert "secret" not in str(info.value) and "Traceback" not in str(info.value)
     # the chat catches it and says so in one line
-    result = client.predict("What tariff?", [], f"local:{WIRING_MODEL}", 5, 0.0, api_name="/ask")
+    model = f"local:{served.assistant.settings.llm_model}"  # the served (patched) assistant
+    result = client.predict("What tariff?", [], model, 5, 0.0, api_name="/ask")
     shown = json.dumps(result)
     assert "something went wrong; see the server log" in shown, shown
     assert "secret" not in shown and "Traceback" not in shown and "db.py" not in shown
