@@ -18,7 +18,7 @@ from assistant.errors import AssistantError, BusyError, InputError
 from assistant.prompts import Prompts, load_prompts
 from assistant.retrieve import Filters, Retriever, fit_budget, pack_hits
 from assistant.store import ArticleInfo, Store, chunking_key
-from assistant.types import Answer, Article, Chunk, Citation, Hit, IngestReport
+from assistant.types import Answer, Article, Chunk, Hit, IngestReport
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -384,54 +384,20 @@ class Assistant:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _finish(self, state: dict[str, Any]) -> Answer:
-        from assistant.citations import (
-            abstention_text,
-            is_abstention,
-            parse_markers,
-            says_unanswered,
-            unverified_citations,
-            verify_citations,
-        )
-        from assistant.partial import answers_question, uncovered_parts, uncovered_sentence
+        from assistant.review import review_answer
 
         started = time.perf_counter()
         hits: list[Hit] = state["hits"]
         evidence: list[Hit] = state.get("evidence", hits)
-        raw: str = state.get("raw", "")
-        abstained = not state["relevant"] or not raw.strip() or is_abstention(raw)
-        text, unsupported = abstention_text(), []
-        citations: list[Citation] = []
-        uncovered: list[str] = []
-        if not abstained and not self.settings.verify:
-            # unchecked: the model's answer and markers as they are (ablation only)
-            text, citations = unverified_citations(raw, evidence)
-        elif not abstained:
-            verified = verify_citations(
-                raw,
-                evidence,
-                self.embedder.embed,
-                question=state["standalone"] if self.settings.question_aware else None,
-            )
-            unsupported = list(verified.unsupported)
-            if verified.citations:
-                text, citations = verified.text, list(verified.citations)
-                supported = [c.text for c in parse_markers(text) if c.markers]
-                if self.settings.answer_check and not answers_question(
-                    state["standalone"], supported, _cited_sources(citations, evidence)
-                ):
-                    # true, cited, and beside the point: say so, and say what they do report
-                    abstained = True
-                    text = f"{abstention_text()} What they do report: {text}"
-                else:
-                    if self.settings.conflicts:
-                        text = _surface_conflicts(text, citations, evidence)
-                    uncovered = uncovered_parts(state["standalone"], supported)
-                    if uncovered and not says_unanswered(text):
-                        text = f"{text.rstrip()} {uncovered_sentence(uncovered)}"
-            else:
-                # nothing the model said is backed by a passage: do not present it as an answer
-                abstained = True
-                unsupported = unsupported or [raw.strip()]
+        review = review_answer(
+            state.get("raw", ""),
+            question=state["standalone"],
+            hits=hits,
+            evidence=evidence,
+            relevant=state["relevant"],
+            settings=self.settings,
+            embed=self.embedder.embed,
+        )
         timings = dict(state["timings"])
         timings["verify_ms"] = (time.perf_counter() - started) * 1000
         timings["total_ms"] = (time.perf_counter() - state["started"]) * 1000 + state.get(
@@ -439,17 +405,18 @@ class Assistant:
         )
         return Answer(
             question=state["question"],
-            text=text,
-            citations=citations,
-            abstained=abstained,
+            text=review.text,
+            citations=review.citations,
+            abstained=review.abstained,
+            abstain_reason=review.reason,
             standalone_question=state["standalone"],
             hits=hits,
             evidence=evidence,
             model=self.model_name,
             timings=timings,
             settings_hash=self.settings.settings_hash(),
-            unsupported=unsupported,
-            uncovered=uncovered,
+            unsupported=review.unsupported,
+            uncovered=review.uncovered,
         )
 
     @property
@@ -659,29 +626,6 @@ def _signatures(pending: list[tuple[Article, list[Chunk]]]) -> dict[str, str]:
     from assistant import dedup
 
     return {article.id: dedup.encode(dedup.signature(article.text)) for article, _ in pending}
-
-
-MAX_CONFLICTS = 2  # disagreements named in one answer
-
-
-def _cited_sources(citations: list[Citation], evidence: list[Hit]) -> list[str]:
-    """Title and text of the evidence the model was shown from each article cited."""
-    cited = {c.article_id for c in citations}
-    titles = {h.chunk.article_id: h.title for h in evidence if h.chunk.article_id in cited}
-    texts = [h.chunk.text for h in evidence if h.chunk.article_id in cited]
-    return [*titles.values(), *texts]
-
-
-def _surface_conflicts(text: str, citations: list[Citation], evidence: list[Hit]) -> str:
-    """Append a sentence citing each source that contradicts a cited quote (adds citations)."""
-    from assistant.citations import cite
-    from assistant.conflicts import conflict_sentence, find_conflicts
-
-    for conflict in find_conflicts(citations, evidence)[:MAX_CONFLICTS]:
-        n = len(citations) + 1
-        citations.append(cite(n, conflict.hit, conflict.start, conflict.end, 1.0))
-        text = f"{text.rstrip()} {conflict_sentence(conflict, n)}"
-    return text
 
 
 def _text(message: BaseMessage) -> str:

@@ -59,6 +59,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
+        "abstain_reason": answer.abstain_reason,
         "standalone_question": answer.standalone_question,
         "citations": [c.model_dump(mode="json") for c in answer.citations],
         "unsupported": answer.unsupported,

@@ -116,6 +116,18 @@ class Settings(BaseSettings):
         description="Abstain when the supported answer does not answer the question asked "
         "(wrong kind of answer, or the question's key terms missing from it and its sources).",
     )
+    answer_check_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Answer check: least share of the question's content words the cited "
+        "sources must hold (0 checks only the kind of answer).",
+    )
+    answer_check_scope: Literal["passages", "evidence"] = Field(
+        "passages",
+        description="Answer check: read the cited articles' whole retrieved passages, or only "
+        "the sentences the model was shown.",
+    )
     conflicts: bool = Field(
         True,
         description="Say so and cite both when another source gives a different value for "
@@ -204,6 +216,8 @@ class Settings(BaseSettings):
             "evidence",
             "evidence_sentences",
             "answer_check",
+            "answer_check_share",
+            "answer_check_scope",
             "conflicts",
         ]
         # No secret (SecretStr) among the keys: they never change answers and must not reach

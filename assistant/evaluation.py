@@ -1068,6 +1068,7 @@ class CaseResult(BaseModel):
     article_ids: list[str] = Field(default_factory=list)
     answer: str = ""
     abstained: bool = False
+    abstain_reason: str | None = Field(None, description="Why it abstained (Answer's field).")
     correct: bool = Field(
         default=False, description="Answerable: contains a gold alias. Unanswerable: abstained."
     )
@@ -1363,6 +1364,7 @@ def _run_case(
         **_case_fields(case),
         answer=text,
         abstained=abstained,
+        abstain_reason=answer.abstain_reason if answer else None,
         correct=bool(correct),
         citations=cited,
         retrieved=retrieved,
@@ -2175,6 +2177,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "default": {},
     "no evidence selection": {"evidence": False},
     "no answer check": {"answer_check": False},
+    "answer check on shown sentences": {"answer_check_scope": "evidence"},
+    "answer check on kind only": {"answer_check_share": 0.0},
     "no conflict notice": {"conflicts": False},
     "no relevance gate": {"min_relevance": -1.0},
     "with reranking": {"rerank": True},

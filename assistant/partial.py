@@ -174,7 +174,13 @@ _GENERIC = frozenset(
 )
 
 
-def answers_question(question: str, supported: Sequence[str], sources: Sequence[str]) -> bool:
+def answers_question(
+    question: str,
+    supported: Sequence[str],
+    sources: Sequence[str],
+    *,
+    share: float = ANCHOR_SHARE,
+) -> bool:
     """Do the supported sentences (with the sources they cite) answer `question` at all?
 
     A sentence can be true and backed by its source and still not answer the question: asked
@@ -189,18 +195,18 @@ def answers_question(question: str, supported: Sequence[str], sources: Sequence[
     Args:
         question: The (standalone) question.
         supported: The answer's sentences that carry a verified citation.
-        sources: The texts the model was shown from the articles those sentences cite (with
-            their titles).
+        sources: The texts of the articles those sentences cite (with their titles).
+        share: Least share of the question's content words the sources must hold.
     """
     if not supported:
         return False
     answer = " ".join(supported)
     held = content_words(" ".join(sources))
     # a many-part question is answered in part when one part is; `uncovered_parts` names the rest
-    return any(_answers_part(part, answer, held) for part in question_parts(question))
+    return any(_answers_part(part, answer, held, share) for part in question_parts(question))
 
 
-def _answers_part(part: str, answer: str, held: frozenset[str]) -> bool:
+def _answers_part(part: str, answer: str, held: frozenset[str], share: float) -> bool:
     kind = answer_kind(part)
     if kind and not has_kind(kind, answer, part):
         return False
@@ -210,4 +216,4 @@ def _answers_part(part: str, answer: str, held: frozenset[str]) -> bool:
     if any(_YEAR.fullmatch(w) and w not in held for w in asked):
         return False
     found = sum(word_found(w, held) for w in asked)
-    return found >= ANCHOR_SHARE * len(asked)
+    return found >= share * len(asked)

@@ -99,6 +99,12 @@ class Answer(_Frozen):
     text: str
     citations: list[Citation] = Field(default_factory=list)
     abstained: bool = False
+    abstain_reason: str | None = Field(
+        None,
+        description="Why it abstained: no_passages (nothing relevant retrieved), model (the "
+        "model said the articles do not say), unsupported (no cited sentence is backed by its "
+        "passage), off_point (cited, but not an answer to the question); None for an answer.",
+    )
     standalone_question: str | None = None
     hits: list[Hit] = Field(default_factory=list)
     evidence: list[Hit] = Field(

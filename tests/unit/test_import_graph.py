@@ -42,6 +42,7 @@ LAYERS = [
     "dedup",
     "retrieve",
     "evidence",
+    "review",
     "chain",
     "evaluation",
     "ui",
