@@ -170,6 +170,12 @@ class Settings(BaseSettings):
         120.0, gt=0, description="Seconds before a request to an LLM or Chroma server fails."
     )
     max_retries: int = Field(2, ge=0, description="Retries of a failed LLM server call.")
+    write_lock_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a write waits for another process writing to the same embedded "
+        "store (an ingest in a terminal while `serve` runs) before it fails.",
+    )
     max_queue: int = Field(8, ge=1, description="Questions waiting for the model before 'busy'.")
 
     # --- evaluation / UI -----------------------------------------------------------------

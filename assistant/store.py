@@ -11,12 +11,24 @@ and swept by `repair()`.
 A `revision` record changes before and after every write, so a lexical index built in another
 process (or before another process wrote to a shared Chroma server) knows when it is stale, even
 when the writer was killed half-way.
+
+Several processes on one embedded store (a `serve` left running while `assistant ingest` runs
+in a terminal, two ingests at once): Chroma's embedded client keeps its vector index in memory,
+so a process that opened the store before another one wrote neither sees the new vectors in its
+queries nor, worse, keeps them when it writes itself: its stale index is flushed over the other
+one's (measured: two processes writing 18,000 vectors in turns kept 9,571 of them in the index;
+uncoordinated, 14,619). So every write takes an inter-process lock on the data dir
+(`write.lock`, a `filelock`) and, when the revision shows another process wrote since this one
+last looked, opens the store afresh first (then all 18,000); a query does the same, so a running
+`serve` answers from what a CLI ingest added at its next question. On a Chroma server the
+server is the one writer and neither is needed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import time
 import uuid
@@ -57,6 +69,10 @@ _DELETE_PAGE = 100  # articles per delete-by-filter request
 # Uncommitted chunks on a server younger than this may belong to an ingest running in another
 # process, so repair() leaves them; a resumed ingest replaces them anyway (same ids).
 REPAIR_GRACE_S = 600.0
+
+_LOCK_NOTICE_S = 1.0  # a writer waiting longer than this says so once
+
+log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -109,7 +125,22 @@ class Store:
         self._versions_lock = threading.Lock()
         self._versions_seen: tuple[str, dict[str, str]] | None = None  # (revision, versions)
         self._write_page = _write_page(self._client)
-        prefix = settings.collection
+        # Embedded only (see the module docstring): the inter-process write lock, the in-process
+        # guard that keeps a reopen from swapping the client under a write, and the revision
+        # this process last wrote or read its vectors at.
+        self._file_lock: Any = None
+        if not settings.chroma_url:
+            import filelock
+
+            self._file_lock = filelock.FileLock(
+                str(settings.data_dir / "write.lock"), thread_local=False
+            )
+        self._swap = threading.RLock()
+        self._open_collections()
+        self._seen = self.revision()
+
+    def _open_collections(self) -> None:
+        prefix = self.settings.collection
         try:
             self.chunks = self._collection(f"{prefix}-chunks")
             self.articles = self._collection(f"{prefix}-articles")
@@ -117,6 +148,62 @@ class Store:
             raise
         except Exception as exc:  # chromadb raises many types; one clear line for people
             raise StoreError(f"vector store at {self.location}: {exc}") from exc
+
+    # --- several processes on one embedded store ---------------------------------------------
+    def sync(self) -> bool:
+        """Open the embedded store afresh when another process wrote to it since this one last
+        looked (its in-memory vector index is stale then); True when it did."""
+        if self._file_lock is None or self.revision() == self._seen:
+            return False
+        with self._swap:
+            rev = self.revision()
+            if rev == self._seen:
+                return False
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            # Chroma caches one client system per path in a process; a new one reads the index
+            # from disk and replays the log. Clients still held elsewhere keep working (they
+            # are old systems, and resync by this same check before they write).
+            SharedSystemClient.clear_system_cache()
+            self._client = self._connect(self.settings)
+            self._write_page = _write_page(self._client)
+            self._open_collections()
+            self._seen = rev
+            return True
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the store for one write: the data dir's lock, against other processes."""
+        with self._swap:
+            lock = self._file_lock
+            if lock is None:
+                yield
+                return
+            import filelock
+
+            timeout = self.settings.write_lock_timeout
+            try:
+                lock.acquire(timeout=min(_LOCK_NOTICE_S, timeout))
+            except filelock.Timeout:
+                log.warning(
+                    "waiting for another ingest in %s (up to %.0f s, "
+                    "ASSISTANT_WRITE_LOCK_TIMEOUT)...",
+                    self.settings.data_dir,
+                    timeout,
+                )
+                try:
+                    lock.acquire(timeout=max(0.0, timeout - _LOCK_NOTICE_S))
+                except filelock.Timeout:
+                    raise StoreError(
+                        f"another process has been writing to the store in "
+                        f"{self.settings.data_dir} for {timeout:.0f} s "
+                        "(ASSISTANT_WRITE_LOCK_TIMEOUT); try again when it has finished"
+                    ) from None
+            try:
+                self.sync()
+                yield
+            finally:
+                lock.release()
 
     # --- connection ------------------------------------------------------------------------
     @property
@@ -194,12 +281,14 @@ class Store:
         return ""
 
     def _bump(self) -> None:
+        rev = uuid.uuid4().hex
         self.articles.upsert(
             ids=[REVISION_ID],
             embeddings=np.asarray([self._unit_vector()], dtype=np.float32),
             documents=[""],
-            metadatas=[{"rev": uuid.uuid4().hex, "kind": "revision"}],
+            metadatas=[{"rev": rev, "kind": "revision"}],
         )
+        self._seen = rev
 
     def _unit_vector(self) -> list[float]:
         dim = self._dimension()
@@ -445,6 +534,7 @@ class Store:
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, StoredChunk]]:
         """Nearest chunks to `vector` as (store id, chunk with cosine similarity)."""
+        self.sync()
         # No count() first to cap n_results: Chroma 1.x returns fewer hits (none when empty)
         # by itself, and count() scans the whole collection, costing more than the query.
         res = self.chunks.query(
@@ -498,19 +588,20 @@ class Store:
             return
         written = int(time.time())  # lets repair() tell a crashed write from a running one
         ids, vecs, docs, metas = chunk_records(items, chunking, written, self.store_id)
-        page = self._write_page
         if vecs:
             self._dim = len(vecs[0])
-        # The revision moves before the chunk ids change as well as after: if this process
-        # dies in between, an index built before still sees that it is stale.
-        self._bump()
-        # 1. the new version's chunks (invisible until committed)
-        _upsert_pages(self.chunks, ids, vecs, docs, metas, page)
-        # 2. commit: the article records
-        _upsert_pages(self.articles, *article_records(items, chunking, signatures), page)
-        # 3. drop what the previous versions left behind
-        self._drop_stale(items, chunking)
-        self._bump()
+        with self._writing():
+            page = self._write_page
+            # The revision moves before the chunk ids change as well as after: if this process
+            # dies in between, an index built before still sees that it is stale.
+            self._bump()
+            # 1. the new version's chunks (invisible until committed)
+            _upsert_pages(self.chunks, ids, vecs, docs, metas, page)
+            # 2. commit: the article records
+            _upsert_pages(self.articles, *article_records(items, chunking, signatures), page)
+            # 3. drop what the previous versions left behind
+            self._drop_stale(items, chunking)
+            self._bump()
 
     def _drop_stale(
         self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]], chunking: str
@@ -531,13 +622,14 @@ class Store:
     @_server_errors
     def remove(self, article_id: str) -> bool:
         """Delete an article and its chunks; False when it was not stored."""
-        existed = bool(self.articles.get(ids=[article_id], include=[])["ids"])
-        if existed:
-            self._bump()  # before as well as after the deletes (see put)
-        self.articles.delete(ids=[article_id])
-        self.chunks.delete(where={"article_id": article_id})
-        if existed:
-            self._bump()
+        with self._writing():
+            existed = bool(self.articles.get(ids=[article_id], include=[])["ids"])
+            if existed:
+                self._bump()  # before as well as after the deletes (see put)
+            self.articles.delete(ids=[article_id])
+            self.chunks.delete(where={"article_id": article_id})
+            if existed:
+                self._bump()
         return existed
 
     @_server_errors
@@ -547,12 +639,17 @@ class Store:
         Args:
             min_age: Only delete such chunks written at least this many seconds ago. On a
                 server another process may be between writing an article's chunks and
-                committing it, so the default there is REPAIR_GRACE_S; an embedded store has
-                one writer, so the default there is 0.
+                committing it, so the default there is REPAIR_GRACE_S; on an embedded store
+                every write holds the data dir's lock, as this sweep does, so no other
+                process is half-way through one and the default there is 0.
         """
         if min_age is None:
             min_age = REPAIR_GRACE_S if self.settings.chroma_url else 0.0
-        cutoff = time.time() - min_age
+        with self._writing():
+            return self._sweep(time.time() - min_age)
+
+    def _sweep(self, cutoff: float) -> int:
+        """Delete the uncommitted chunks written before `cutoff`; returns how many."""
         committed, expected = self._all_versions()
         # Chunks are written before their article is committed, so a committed version always
         # has all its chunks; if the counts agree there is nothing to sweep, and the scan of
