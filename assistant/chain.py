@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable
 
-    from assistant.evaluation import EvalReport
+    from assistant.evals import EvalReport
 
 MAX_QUESTION_CHARS = 2000
 INGEST_BATCH_CHUNKS = 256  # chunks embedded per call: large enough to keep the model busy
@@ -79,7 +79,7 @@ class Assistant:
         # questions waiting for or using the model; beyond max_queue callers get BusyError
         self._slots = threading.BoundedSemaphore(settings.max_queue)
         # Ablation runs only: answers already generated for the same prompt by the same model
-        # at temperature 0 (see `evaluation.run_ablation`), as (raw answer, generate ms).
+        # at temperature 0 (see `evals.ablation.run_ablation`), as (raw answer, generate ms).
         # Entries: (raw answer, generate ms[, prompt tokens, completion tokens]).
         self.replay_cache: dict[str, tuple[Any, ...]] | None = None
 
@@ -539,8 +539,8 @@ class Assistant:
             self._slots.release()
 
     def run_suite(self, path: str | Path, **kwargs: Any) -> EvalReport:
-        """Run an eval suite (see `assistant.evaluation.run_suite`)."""
-        from assistant.evaluation import run_suite
+        """Run an eval suite (see `assistant.evals.run_suite`)."""
+        from assistant.evals import run_suite
 
         return run_suite(Path(path), assistant=self, **kwargs)
 
