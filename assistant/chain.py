@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable
 
-    from assistant.evals import EvalReport
-
 MAX_QUESTION_CHARS = 2000
 INGEST_BATCH_CHUNKS = 256  # chunks embedded per call: large enough to keep the model busy
 INGEST_PAGE_ARTICLES = 500  # articles read from a file, and looked up in the store, at once
@@ -537,12 +535,6 @@ class Assistant:
             yield self._finish(state)
         finally:
             self._slots.release()
-
-    def run_suite(self, path: str | Path, **kwargs: Any) -> EvalReport:
-        """Run an eval suite (see `assistant.evals.run_suite`)."""
-        from assistant.evals import run_suite
-
-        return run_suite(Path(path), assistant=self, **kwargs)
 
 
 class _IngestRun:

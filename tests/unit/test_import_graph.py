@@ -52,11 +52,7 @@ LAYERS = [
 ]
 
 # Imports that go up the layers, each with why it is still there.
-ALLOWED_UPWARD: dict[tuple[str, str], str] = {
-    # `Assistant.run_suite` (and its return type `EvalReport`) is a convenience over
-    # `evals.run_suite`; it goes away next (issue 14).
-    ("assistant.chain", "assistant.evals"): "Assistant.run_suite",
-}
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {}
 
 
 def layer(module: str) -> int:
