@@ -87,6 +87,7 @@ _OPTIONAL_METRICS: tuple[str, ...] = ("answer_judge", *CONFLICT_METRICS)
 
 
 def _parse_spec(spec: str) -> tuple[str, float]:
+    """A gate `metric=value` as (metric, bound); the metric is one of `METRICS`."""
     name, sep, value = spec.partition("=")
     name = name.strip()
     if not sep:

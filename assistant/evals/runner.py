@@ -588,6 +588,3 @@ def _check_store_has_gold(assistant: AssistantLike, cases: list[Case], suite: Su
         f"in the store at {assistant.settings.data_dir}; pass --corpus PATH or use a YAML "
         "suite with 'corpus:'"
     )
-
-
-# --- gates and comparison -------------------------------------------------------------------
