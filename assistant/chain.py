@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable
 
-    from assistant.evaluation import EvalReport
-
 MAX_QUESTION_CHARS = 2000
 INGEST_BATCH_CHUNKS = 256  # chunks embedded per call: large enough to keep the model busy
 INGEST_PAGE_ARTICLES = 500  # articles read from a file, and looked up in the store, at once
@@ -79,7 +77,7 @@ class Assistant:
         # questions waiting for or using the model; beyond max_queue callers get BusyError
         self._slots = threading.BoundedSemaphore(settings.max_queue)
         # Ablation runs only: answers already generated for the same prompt by the same model
-        # at temperature 0 (see `evaluation.run_ablation`), as (raw answer, generate ms).
+        # at temperature 0 (see `evals.ablation.run_ablation`), as (raw answer, generate ms).
         # Entries: (raw answer, generate ms[, prompt tokens, completion tokens]).
         self.replay_cache: dict[str, tuple[Any, ...]] | None = None
 
@@ -537,12 +535,6 @@ class Assistant:
             yield self._finish(state)
         finally:
             self._slots.release()
-
-    def run_suite(self, path: str | Path, **kwargs: Any) -> EvalReport:
-        """Run an eval suite (see `assistant.evaluation.run_suite`)."""
-        from assistant.evaluation import run_suite
-
-        return run_suite(Path(path), assistant=self, **kwargs)
 
 
 class _IngestRun:

@@ -289,17 +289,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     --fail-under metric=value exits non-zero when a metric is worse than value (for rates
     where lower is better, such as false_abstention_rate, the value is an upper bound).
     """
-    from assistant import evaluation
+    from assistant.evals import ablation, compare, report, runner
 
     if args.compare:
         old, new = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
-        print(evaluation.compare_reports(old, new))
+        print(compare.compare_reports(old, new))
         return 0
     if not args.suites:
         raise AssistantError("eval needs at least one SUITE file (or --compare OLD NEW)")
     assistant = _assistant(args)
     if args.ablate:
-        variants = evaluation.ABLATIONS
+        variants = ablation.ABLATIONS
         if args.variant:
             unknown = [v for v in args.variant if v not in variants]
             if unknown:
@@ -308,7 +308,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     f"(choose from: {', '.join(variants)})"
                 )
             variants = {k: v for k, v in variants.items() if k in args.variant}
-        sections = evaluation.run_ablations(
+        sections = ablation.run_ablations(
             [Path(s) for s in args.suites],
             assistant=assistant,
             variants=variants,
@@ -324,14 +324,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 *(["--sample", str(args.sample)] if args.sample else []),
             ]
         )
-        table = evaluation.render_ablations(sections, command=command + f" --ablate {args.ablate}")
+        table = ablation.render_ablations(sections, command=command + f" --ablate {args.ablate}")
         Path(args.ablate).write_text(table, encoding="utf-8")
         print(table)
         return 0
     failures: list[str] = []
     outputs = []
     for suite in args.suites:
-        report = evaluation.run_suite(
+        result = runner.run_suite(
             Path(suite),
             assistant=assistant,
             corpus=Path(args.corpus) if args.corpus else None,
@@ -345,11 +345,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             out = Path(args.report)
             if len(args.suites) > 1:
                 out = out / Path(suite).stem
-            evaluation.write_reports(report, out)
-        outputs.append(report)
-        failures += evaluation.check_fail_under(report, args.fail_under or [])
+            report.write_reports(result, out)
+        outputs.append(result)
+        failures += compare.check_fail_under(result, args.fail_under or [])
         if not args.json:
-            print(evaluation.render_summary(report))
+            print(report.render_summary(result))
     if args.json:
         data = [r.model_dump(mode="json") for r in outputs]
         _print_json(data[0] if len(data) == 1 else data)

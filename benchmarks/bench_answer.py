@@ -141,7 +141,7 @@ def _time_naive(chain: Runnable[str, str], question: str) -> dict[str, Any]:
 def run(bench: Bench) -> dict[str, Any]:
     """Answer the seeds questions with both pipelines; see the module docstring."""
     from assistant.chain import Assistant
-    from assistant.evaluation import best_alias_score, contains_gold
+    from assistant.evals import best_alias_score, contains_gold
 
     cases = [c for c in read_jsonl(SEEDS_SUITE) if c.get("answerable", True)]
     if bench.quick:

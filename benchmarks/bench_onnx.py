@@ -155,7 +155,7 @@ def st_onnx_backend_status() -> str:
 
 def recall_at_5(assistant: Any, cases: list[dict[str, Any]]) -> float | None:
     """Share of answerable cases whose gold article is among the top-5 retrieved passages."""
-    from assistant.evaluation import retrieval_scores
+    from assistant.evals import retrieval_scores
 
     scores: list[float] = []
     for case in cases:

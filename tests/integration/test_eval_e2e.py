@@ -70,7 +70,7 @@ class _Tags(HTMLParser):
 
 
 def test_three_case_suite_end_to_end(make_assistant, tmp_path: Path) -> None:
-    from assistant.evaluation import check_fail_under, run_suite, write_reports
+    from assistant.evals import check_fail_under, run_suite, write_reports
 
     assistant = make_assistant(data_dir=tmp_path / "user-store")
     suite = _suite(tmp_path)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from assistant import evaluation
+from assistant import evals
 from assistant.config import Settings
-from assistant.evaluation import (
+from assistant.evals import (
     ABLATION_METRICS,
     ABLATIONS,
     SUITE_TARGETS,
@@ -51,7 +51,7 @@ def test_every_ablation_names_real_settings() -> None:
 
 def test_every_target_names_a_metric() -> None:
     for targets in SUITE_TARGETS.values():
-        assert set(targets) <= set(evaluation.METRICS)
+        assert set(targets) <= set(evals.METRICS)
 
 
 def test_render_ablation_has_one_row_per_variant_and_every_metric() -> None:
@@ -123,7 +123,7 @@ def test_run_ablations_gives_each_suite_its_own_report_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     fake = FakeRunAblation()
-    monkeypatch.setattr(evaluation, "run_ablation", fake)
+    monkeypatch.setattr(evals.ablation, "run_ablation", fake)
     sections = run_ablations(
         [Path("evals/a.yaml"), Path("evals/b.yaml")], report_dir=tmp_path, limit=3
     )
@@ -151,7 +151,7 @@ def test_cli_ablate_writes_one_section_per_suite(
         return [(p.stem, [("default", _report(0.5, 1, suite=p.stem))]) for p in paths]
 
     monkeypatch.setattr(cli, "_assistant", lambda args: object())
-    monkeypatch.setattr(evaluation, "run_ablations", fake_run_ablations)
+    monkeypatch.setattr(evals.ablation, "run_ablations", fake_run_ablations)
     out = tmp_path / "RESULTS.md"
     code = cli.main(["eval", "rgb-noise.yaml", "rgb-negative.yaml", "--ablate", str(out)])
     assert code == 0

@@ -14,7 +14,7 @@ import pytest
 from assistant.cli import build_parser
 from assistant.config import Settings
 from assistant.errors import StoreError
-from assistant.evaluation import METRICS, RETRIEVAL_METRICS, render_summary, run_suite
+from assistant.evals import METRICS, RETRIEVAL_METRICS, render_summary, run_suite
 from assistant.types import Answer, Article, Chunk, Hit, IngestReport
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import InputError, ModelError, SuiteError
-from assistant.evaluation import (
+from assistant.evals import (
     METRICS,
     CitationChecker,
     EvalReport,
@@ -914,7 +914,7 @@ def test_aggregate_of_nothing_is_none() -> None:
 
 
 def test_prompt_tokens_over_cases_that_report_them() -> None:
-    from assistant.evaluation import CaseResult
+    from assistant.evals import CaseResult
 
     results = [
         CaseResult(id=str(i), question="q", timings=timings)
@@ -1121,7 +1121,7 @@ def test_render_summary_lists_metrics(tmp_path: Path, settings: Settings) -> Non
 
 
 def _tradeoff_case(cid: str, answerable: bool, relevance: float | None, **kw: Any) -> Any:
-    from assistant.evaluation import CaseResult
+    from assistant.evals import CaseResult
 
     scores = {"answer_contains_gold": kw.pop("right", 0.0) if answerable else None}
     return CaseResult(
@@ -1135,7 +1135,7 @@ def _tradeoff_case(cid: str, answerable: bool, relevance: float | None, **kw: An
 
 
 def test_abstention_tradeoff_is_exact_above_the_runs_gate() -> None:
-    from assistant.evaluation import abstention_tradeoff, calibrated_gate
+    from assistant.evals import abstention_tradeoff, calibrated_gate
 
     cases = [
         _tradeoff_case("a1", True, 0.62, right=1.0),
@@ -1160,14 +1160,14 @@ def test_abstention_tradeoff_is_exact_above_the_runs_gate() -> None:
 
 
 def test_abstention_tradeoff_needs_unanswerable_cases() -> None:
-    from assistant.evaluation import abstention_tradeoff, calibrated_gate
+    from assistant.evals import abstention_tradeoff, calibrated_gate
 
     assert abstention_tradeoff([_tradeoff_case("a", True, 0.5)], gate=0.0) == []
     assert calibrated_gate([]) is None
 
 
 def test_sample_cases_is_evenly_spaced_and_ordered() -> None:
-    from assistant.evaluation import Case, sample_cases
+    from assistant.evals import Case, sample_cases
 
     cases = [Case(id=str(i), question=f"q{i}?", answers=["a"]) for i in range(10)]
     assert [c.id for c in sample_cases(cases, 4)] == ["0", "2", "5", "7"]

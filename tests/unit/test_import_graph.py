@@ -44,7 +44,7 @@ LAYERS = [
     "evidence",
     "review",
     "chain",
-    "evaluation",
+    "evals",
     "ui",
     "cli",
     "__main__",
@@ -52,11 +52,23 @@ LAYERS = [
 ]
 
 # Imports that go up the layers, each with why it is still there.
-ALLOWED_UPWARD: dict[tuple[str, str], str] = {
-    # `Assistant.run_suite` (and its return type `EvalReport`) is a convenience over
-    # `evaluation.run_suite`; it goes away when the evals are split out (issue 14, after 12).
-    ("assistant.chain", "assistant.evaluation"): "Assistant.run_suite",
-}
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {}
+
+# The modules of `assistant/evals/` in their own order, lowest first: each imports only modules
+# before it (`__init__`, "", re-exports them all).
+EVALS_LAYERS = [
+    "metrics",
+    "cases",
+    "builders",
+    "suite",
+    "results",
+    "runner",
+    "formatting",
+    "report",
+    "compare",
+    "ablation",
+    "",
+]
 
 
 def layer(module: str) -> int:
@@ -201,5 +213,22 @@ def test_imports_only_go_down_the_layers() -> None:
         for importer, imports in graph.items()
         for imported in imports
         if layer(imported) > layer(importer) and (importer, imported) not in ALLOWED_UPWARD
+    )
+    assert upward == []
+
+
+def test_evals_modules_import_only_the_ones_before_them() -> None:
+    graph = import_graph()
+    inside = {m: deps for m, deps in graph.items() if m.split(".")[:2] == ["assistant", "evals"]}
+
+    def rank(module: str) -> int:
+        return EVALS_LAYERS.index(".".join(module.split(".")[2:]))
+
+    assert {".".join(m.split(".")[2:]) for m in inside} == set(EVALS_LAYERS), "update EVALS_LAYERS"
+    upward = sorted(
+        (importer, imported)
+        for importer, imports in inside.items()
+        for imported in imports
+        if imported in inside and rank(imported) > rank(importer)
     )
     assert upward == []
