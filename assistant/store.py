@@ -12,23 +12,19 @@ A `revision` record changes before and after every write, so a lexical index bui
 process (or before another process wrote to a shared Chroma server) knows when it is stale, even
 when the writer was killed half-way.
 
-Several processes on one embedded store (a `serve` left running while `assistant ingest` runs
-in a terminal, two ingests at once): Chroma's embedded client keeps its vector index in memory,
-so a process that opened the store before another one wrote neither sees the new vectors in its
-queries nor, worse, keeps them when it writes itself: its stale index is flushed over the other
-one's (measured: two processes writing 18,000 vectors in turns kept 9,571 of them in the index;
-uncoordinated, 14,619). So every write takes an inter-process lock on the data dir
-(`write.lock`, a `filelock`) and, when the revision shows another process wrote since this one
-last looked, opens the store afresh first (then all 18,000); a query does the same, so a running
-`serve` answers from what a CLI ingest added at its next question. On a Chroma server the
-server is the one writer and neither is needed.
+Several processes on one embedded store (`serve` running while `assistant ingest` runs):
+Chroma's embedded client keeps its vector index in memory, and a process that opened the store
+before another wrote flushes its stale index over the other's at its next write (measured: of
+18,000 vectors written in turns by two processes, 9,571 stayed in the index). So every write
+holds the data dir's lock (`writelock`) and first opens the store afresh if the revision shows
+another process wrote (then all 18,000 stay), and so does a query, so a running `serve` sees a
+CLI ingest at its next question. On a Chroma server, the server is the one writer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import threading
 import time
 import uuid
@@ -53,6 +49,7 @@ from assistant.records import (
     with_similarity,
 )
 from assistant.types import Article, Chunk, Outlet
+from assistant.writelock import WriteLock
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -69,10 +66,6 @@ _DELETE_PAGE = 100  # articles per delete-by-filter request
 # Uncommitted chunks on a server younger than this may belong to an ingest running in another
 # process, so repair() leaves them; a resumed ingest replaces them anyway (same ids).
 REPAIR_GRACE_S = 600.0
-
-_LOCK_NOTICE_S = 1.0  # a writer waiting longer than this says so once
-
-log = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -125,16 +118,11 @@ class Store:
         self._versions_lock = threading.Lock()
         self._versions_seen: tuple[str, dict[str, str]] | None = None  # (revision, versions)
         self._write_page = _write_page(self._client)
-        # Embedded only (see the module docstring): the inter-process write lock, the in-process
-        # guard that keeps a reopen from swapping the client under a write, and the revision
-        # this process last wrote or read its vectors at.
-        self._file_lock: Any = None
+        # The write lock (embedded only), the guard keeping a reopen from swapping the client
+        # under a write, and the revision this process last wrote or read its vectors at.
+        self._write_lock: WriteLock | None = None
         if not settings.chroma_url:
-            import filelock
-
-            self._file_lock = filelock.FileLock(
-                str(settings.data_dir / "write.lock"), thread_local=False
-            )
+            self._write_lock = WriteLock(settings.data_dir, settings.write_lock_timeout)
         self._swap = threading.RLock()
         self._open_collections()
         self._seen = self.revision()
@@ -151,9 +139,8 @@ class Store:
 
     # --- several processes on one embedded store ---------------------------------------------
     def sync(self) -> bool:
-        """Open the embedded store afresh when another process wrote to it since this one last
-        looked (its in-memory vector index is stale then); True when it did."""
-        if self._file_lock is None or self.revision() == self._seen:
+        """Open the embedded store afresh if another process wrote since this one looked."""
+        if self._write_lock is None or self.revision() == self._seen:
             return False
         with self._swap:
             rev = self.revision()
@@ -161,9 +148,8 @@ class Store:
                 return False
             from chromadb.api.shared_system_client import SharedSystemClient
 
-            # Chroma caches one client system per path in a process; a new one reads the index
-            # from disk and replays the log. Clients still held elsewhere keep working (they
-            # are old systems, and resync by this same check before they write).
+            # Chroma caches one client system per path; a new one reads the index from disk and
+            # replays the log. Clients held elsewhere keep working and resync the same way.
             SharedSystemClient.clear_system_cache()
             self._client = self._connect(self.settings)
             self._write_page = _write_page(self._client)
@@ -173,37 +159,15 @@ class Store:
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
-        """Hold the store for one write: the data dir's lock, against other processes."""
+        """Hold the store for one write: against this process's other threads, and on an
+        embedded store against other processes (opening it afresh if one of them wrote)."""
         with self._swap:
-            lock = self._file_lock
-            if lock is None:
+            if self._write_lock is None:
                 yield
                 return
-            import filelock
-
-            timeout = self.settings.write_lock_timeout
-            try:
-                lock.acquire(timeout=min(_LOCK_NOTICE_S, timeout))
-            except filelock.Timeout:
-                log.warning(
-                    "waiting for another ingest in %s (up to %.0f s, "
-                    "ASSISTANT_WRITE_LOCK_TIMEOUT)...",
-                    self.settings.data_dir,
-                    timeout,
-                )
-                try:
-                    lock.acquire(timeout=max(0.0, timeout - _LOCK_NOTICE_S))
-                except filelock.Timeout:
-                    raise StoreError(
-                        f"another process has been writing to the store in "
-                        f"{self.settings.data_dir} for {timeout:.0f} s "
-                        "(ASSISTANT_WRITE_LOCK_TIMEOUT); try again when it has finished"
-                    ) from None
-            try:
+            with self._write_lock:
                 self.sync()
                 yield
-            finally:
-                lock.release()
 
     # --- connection ------------------------------------------------------------------------
     @property

@@ -38,6 +38,7 @@ LAYERS = [
     "models",
     "llm",
     "records",
+    "writelock",
     "store",
     "dedup",
     "retrieve",
