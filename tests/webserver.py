@@ -12,7 +12,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,10 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in route.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(route.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
 
 def default_routes(web: LocalWeb) -> None:

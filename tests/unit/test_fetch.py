@@ -55,7 +55,7 @@ def test_redirects_are_bounded(web: LocalWeb) -> None:
 
 
 def test_a_redirect_to_another_scheme_is_refused(web: LocalWeb) -> None:
-    with pytest.raises(FetchError, match="refused URL.*only http and https"):
+    with pytest.raises(FetchError, match=r"refused URL.*only http and https"):
         fetch(web.url("/to-file"))
 
 
