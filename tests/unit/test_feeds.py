@@ -196,3 +196,19 @@ def test_the_refresher_runs_in_the_background(fake: FakeAssistant, web: LocalWeb
     assert lines[0].startswith("Bay Herald Briefs: 1 added, 0 updated, 3 unchanged")
     assert lines[1] == "  + 2025-11-06  Wind farm cable reaches Marlow Island"
     assert lines[2].startswith("Bay Herald Briefs: not modified since the last refresh")
+
+
+def test_the_pages_url_box_adds_an_article_or_follows_a_feed(
+    fake: FakeAssistant, web: LocalWeb
+) -> None:
+    from assistant.ui.app import _ingest_url
+
+    page = _ingest_url(fake, web.url("/story-1.html"))  # type: ignore[arg-type]
+    assert f"✓ {web.url('/story-1.html')}: 1 added (" in page
+    feed = _ingest_url(fake, web.url("/summary.xml"))  # type: ignore[arg-type]
+    assert "✓ following Bay Herald Briefs: 2 added, 0 updated, 1 unchanged" in feed
+    gone = _ingest_url(fake, web.url("/gone.html"))  # type: ignore[arg-type]
+    assert gone == (
+        f'<ul class="upload-report"><li class="upload-error">✗ {web.url("/gone.html")}: '
+        "HTTP 404 Not Found</li></ul>"
+    )
