@@ -224,7 +224,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         if args.json:
             _print_json([{k: v for k, v in r.__dict__.items() if k != "seen"} for r in rows])
         for r in [] if args.json else rows:
-            print(f"{r.url}  {r.title or '-'}  ({len(r.seen)} entries, refreshed {r.refreshed})")
+            when = f"refreshed {r.refreshed}" if r.refreshed else "never refreshed"
+            print(f"{r.url}  {r.title or '-'}  ({len(r.seen)} entries, {when})")
         return 0
     if args.action in ("add", "remove") and not args.urls:
         raise AssistantError(f"feeds {args.action} needs a URL")

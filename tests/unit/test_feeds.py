@@ -212,3 +212,25 @@ def test_the_pages_url_box_adds_an_article_or_follows_a_feed(
         f'<ul class="upload-report"><li class="upload-error">✗ {web.url("/gone.html")}: '
         "HTTP 404 Not Found</li></ul>"
     )
+
+
+def test_serve_refuses_a_bad_refresh_interval_before_serving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.cli import main
+
+    assert main(["--data-dir", str(tmp_path), "serve", "--refresh", "soon"]) == 1
+    assert capsys.readouterr().err == "error: 'soon' is not a duration (e.g. 30s, 15m, 1h)\n"
+
+
+def test_feeds_list_and_remove_need_no_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.cli import main
+
+    feeds.FeedList(tmp_path / "feeds.json").add(feeds.FollowedFeed(url="http://127.0.0.1:9/f"))
+    assert main(["--data-dir", str(tmp_path), "feeds", "list"]) == 0
+    assert capsys.readouterr().out == "http://127.0.0.1:9/f  -  (0 entries, never refreshed)\n"
+    assert main(["--data-dir", str(tmp_path), "feeds", "remove", "http://127.0.0.1:9/f"]) == 0
+    assert main(["--data-dir", str(tmp_path), "feeds", "remove", "http://127.0.0.1:9/f"]) == 1
+    assert capsys.readouterr().err == "error: http://127.0.0.1:9/f is not a followed feed\n"
