@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -47,7 +47,6 @@ class Page:
     body: bytes = b""
     etag: str | None = None
     last_modified: str | None = None
-    redirects: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def not_modified(self) -> bool:
