@@ -15,6 +15,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.embeddings import Embedder
 from assistant.errors import AssistantError, BusyError, InputError
+from assistant.fetch import Fetcher, is_url
 from assistant.prompts import Prompts, load_prompts
 from assistant.retrieve import Filters, Retriever, fit_budget, pack_hits
 from assistant.store import ArticleInfo, Store, chunking_key
@@ -160,22 +161,31 @@ class Assistant:
     def ingest(self, paths: Iterable[str | Path], *, progress: bool = False) -> IngestReport:
         """Load, chunk, embed and store articles; unchanged articles cost no embedding.
 
+        `paths` are files, folders, http(s) URLs of article pages or RSS/Atom feeds, and feed
+        files (.rss .atom .xml, named explicitly); a feed gives one article per entry.
+
         Files are read as streams and handled INGEST_PAGE_ARTICLES articles at a time, so a
         JSONL file of any size ingests in bounded memory. Each embedding call takes about
         INGEST_BATCH_CHUNKS chunks of several articles, and every batch is committed before
         the next is embedded: an interrupted ingest keeps what it stored, and running it
         again skips those articles without embedding them again.
 
-        Bad files do not stop the ingest: each gives one line in `IngestReport.errors`.
+        Bad files and URLs do not stop the ingest: each gives one line in
+        `IngestReport.errors`.
         """
         from assistant.loaders import iter_entries
+        from assistant.web import is_feed_file, load_feed_file, load_url
 
         started = time.perf_counter()
         store = self.store
         store.repair()
         run = _IngestRun(self, store)
+        raw = [str(p) if isinstance(p, Path) else p for p in paths]
+        urls = [p for p in raw if is_url(p)]
+        feeds = [Path(p) for p in raw if not is_url(p) and is_feed_file(p)]
+        rest = [p for p in raw if not is_url(p) and not is_feed_file(p)]
         files: list[Path] = []
-        for entry in iter_entries(paths):  # a bad path is one error; the other paths still load
+        for entry in iter_entries(rest):  # a bad path is one error; the other paths still load
             if isinstance(entry, InputError):
                 run.errors.append(str(entry))
             else:
@@ -191,10 +201,40 @@ class Assistant:
                 if bar is not None:
                     bar.set_postfix(chunks=run.chunks, refresh=False)
                     bar.update(1)
+            if urls or feeds:
+                with self.fetcher() as fetcher:
+                    for url in urls:
+                        run.add_items(load_url(url, fetcher))
+                    for feed in feeds:
+                        run.add_items(load_feed_file(feed, fetcher))
             run.flush()
         finally:
             if bar is not None:
                 bar.close()
+        return self._report(run, started)
+
+    def ingest_articles(self, items: Iterable[Article | AssistantError]) -> IngestReport:
+        """Chunk, embed and store articles made elsewhere (e.g. feed entries), like `ingest`:
+        unchanged ones are skipped by content hash; each error item is one line of the
+        report's errors."""
+        started = time.perf_counter()
+        store = self.store
+        store.repair()
+        run = _IngestRun(self, store)
+        run.add_items(iter(items))
+        run.flush()
+        return self._report(run, started)
+
+    def fetcher(self) -> Fetcher:
+        """A `Fetcher` with this assistant's timeout and size cap (close it after use)."""
+        from assistant.fetch import Fetcher
+
+        return Fetcher(
+            timeout=self.settings.fetch_timeout_s,
+            max_bytes=int(self.settings.max_file_mb * 1_000_000),
+        )
+
+    def _report(self, run: _IngestRun, started: float) -> IngestReport:
         duplicates: dict[str, list[str]] = {}
         if self.settings.dedupe and (run.added or run.updated):
             index = self.retriever.duplicates
@@ -558,7 +598,11 @@ class _IngestRun:
         """Queue the new and changed articles of one file, a page at a time."""
         from assistant.loaders import load_file
 
-        loaded = load_file(path, max_bytes=self.max_bytes)
+        self.add_items(load_file(path, max_bytes=self.max_bytes))
+
+    def add_items(self, loaded: Iterator[Article | AssistantError]) -> None:
+        """Queue the new and changed articles of a stream, a page at a time; an error item is
+        one error line, and an error raised by the stream ends it with one line."""
         try:
             while page := list(itertools.islice(loaded, INGEST_PAGE_ARTICLES)):
                 articles: list[Article] = []
@@ -568,7 +612,7 @@ class _IngestRun:
                     else:
                         articles.append(item)
                 self._add_page(articles)
-        except InputError as exc:  # the whole (rest of the) file is unusable
+        except InputError as exc:  # the whole (rest of the) file or URL is unusable
             self.errors.append(str(exc))
 
     def _add_page(self, articles: list[Article]) -> None:

@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, ask, remove, articles, stats, models, serve, eval.
+"""The `assistant` command: ingest, ask, remove, articles, stats, feeds, models, serve, eval.
 
 Settings come from ASSISTANT_* environment variables or assistant.toml; the global flags
 --data-dir and --model override the two most used ones.
@@ -87,10 +87,12 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Load articles (.txt .md .html .pdf .jsonl, folders recursively) into the store.
+    """Load articles (.txt .md .html .pdf .jsonl, folders recursively, URLs, feeds) into the store.
 
-    Unchanged articles are skipped without embedding; changed ones replace their old
-    version. Bad files are reported one line each and do not stop the others.
+    A PATH may be an http(s) URL of an article page or of an RSS/Atom feed, or a feed file
+    (.rss .atom .xml): a feed gives one article per entry. Unchanged articles are skipped
+    without embedding; changed ones replace their old version. Bad files and URLs are
+    reported one line each and do not stop the others.
     """
     assistant = _assistant(args)
     report = assistant.ingest(args.paths, progress=not args.json and sys.stderr.isatty())
@@ -206,6 +208,49 @@ def _human_size(size: int | None) -> str:
     return f"{value:.1f} {unit}"
 
 
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Follow RSS/Atom feeds: feeds add URL... | list | remove URL... | refresh [URL...].
+
+    add checks each URL is a feed, follows it and ingests its entries; refresh re-reads the
+    followed feeds (kept in DATA_DIR/feeds.json) and ingests only new or changed entries;
+    remove stops following a feed and keeps the articles already stored.
+    """
+    from assistant import feeds
+
+    settings = _settings(args)
+    listed = feeds.FeedList(Path(settings.data_dir) / feeds.FEEDS_FILE)
+    if args.action == "list":
+        rows = listed.load()
+        if args.json:
+            _print_json([{k: v for k, v in r.__dict__.items() if k != "seen"} for r in rows])
+        for r in [] if args.json else rows:
+            when = f"refreshed {r.refreshed}" if r.refreshed else "never refreshed"
+            print(f"{r.url}  {r.title or '-'}  ({len(r.seen)} entries, {when})")
+        return 0
+    if args.action in ("add", "remove") and not args.urls:
+        raise AssistantError(f"feeds {args.action} needs a URL")
+    if args.action == "remove":
+        missing = [url for url in args.urls if not listed.remove(url)]
+        for url in missing:
+            print(f"error: {url} is not a followed feed", file=sys.stderr)
+        return 1 if missing else 0
+    from assistant.chain import Assistant
+
+    assistant = Assistant(settings)
+    if args.action == "add":
+        results = feeds.follow_all(assistant, args.urls)
+    else:
+        results = feeds.refresh(assistant, args.urls or None)
+    if args.json:
+        _print_json([feeds.result_json(r) for r in results])
+    lines, errors = feeds.render(results)
+    for line in [] if args.json else lines or ["no feeds followed (assistant feeds add URL)"]:
+        print(line)
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List the local models and whether each is assembled and verified.
 
@@ -258,6 +303,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the browser chat (Gradio) on http://HOST:PORT.
 
     A HOST other than 127.0.0.1/localhost needs ASSISTANT_AUTH=user:password (or --no-auth).
+    --refresh 15m re-reads the followed feeds in the background every 15 minutes.
     """
     from assistant.ui import serve
 
@@ -268,8 +314,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"port": args.port})
     check_exposure(settings.host, settings.auth, no_auth=args.no_auth)
     from assistant.chain import Assistant
+    from assistant.feeds import Refresher, parse_duration
 
+    every = parse_duration(args.refresh) if args.refresh else None
     assistant = Assistant(settings)
+    if every:
+        Refresher(assistant, every, lambda line: print(f"feeds: {line}", file=sys.stderr)).start()
     if args.ingest:
         report = assistant.ingest(args.ingest)
         for line in report.errors:
@@ -398,12 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="+", metavar="ID")
     add("articles", cmd_articles)
     add("stats", cmd_stats)
+    p = add("feeds", cmd_feeds)
+    p.add_argument("action", choices=["add", "list", "remove", "refresh"])
+    p.add_argument("urls", nargs="*", metavar="URL")
     p = add("models", cmd_models)
     p.add_argument("--fetch", metavar="NAME", help="assemble and verify this model now")
     p = add("serve", cmd_serve)
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--ingest", nargs="*", metavar="PATH", help="ingest these paths first")
+    p.add_argument("--refresh", metavar="EVERY", help="refresh followed feeds every 30s/15m/1h")
     p.add_argument(
         "--no-auth",
         action="store_true",

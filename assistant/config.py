@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(600, ge=100, description="Target chunk length in characters.")
     chunk_overlap: int = Field(120, ge=0, description="Characters shared by adjacent chunks.")
     max_file_mb: float = Field(20.0, gt=0, description="Largest file ingest accepts, in MB.")
+    fetch_timeout_s: float = Field(
+        20.0, gt=0, description="Seconds allowed for fetching one URL or feed (ingest, feeds)."
+    )
 
     # --- retrieval -----------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the model.")

@@ -11,6 +11,10 @@ class InputError(AssistantError):
     """A file or question the assistant cannot use (empty, binary, undecodable, too large...)."""
 
 
+class FetchError(InputError):
+    """A URL could not be fetched or is not an article or feed (the message names the URL)."""
+
+
 class ConfigError(AssistantError):
     """A setting is wrong or names something that does not exist."""
 

@@ -133,6 +133,7 @@ def article_records(
                     "url": article.url,
                     "published": article.published.isoformat() if article.published else None,
                     "published_int": date_int(article.published),
+                    "author": article.author,
                     "path": article.path,
                     "sha256": article.sha256,
                     "chunking": chunking,

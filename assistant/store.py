@@ -346,6 +346,7 @@ class Store:
             source=meta.get("source"),  # type: ignore[arg-type]
             url=meta.get("url"),  # type: ignore[arg-type]
             published=parse_date(meta.get("published")),
+            author=meta.get("author"),  # type: ignore[arg-type]
             path=meta.get("path"),  # type: ignore[arg-type]
             sha256=str(meta.get("sha256", "")),
         )

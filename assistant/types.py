@@ -26,6 +26,7 @@ class Article(_Frozen):
     source: str | None = None
     url: str | None = None
     published: date | None = None
+    author: str | None = None
     path: str | None = Field(None, description="File it was loaded from, if any.")
     sha256: str = ""
 

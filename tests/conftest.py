@@ -58,3 +58,12 @@ def seeded(make_assistant) -> Iterator[object]:  # type: ignore[no-untyped-def]
     report = a.ingest([SEEDS])
     assert report.ok, report.errors
     yield a
+
+
+@pytest.fixture
+def web() -> Iterator[object]:
+    """A local web server on 127.0.0.1 serving tests/fixtures/web (see tests/webserver.py)."""
+    from tests.webserver import local_web
+
+    with local_web() as site:
+        yield site

@@ -89,7 +89,7 @@ def _plausible_cp1252(text: str) -> bool:
     return not any(unicodedata.category(char) == "Cc" and char not in "\t\n\r\f" for char in text)
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _decode(path: Path | str, data: bytes) -> str:
     """Decode a whole text file according to the module's encoding policy."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:

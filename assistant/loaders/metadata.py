@@ -176,7 +176,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _make_article(
-    path: Path,
+    path: Path | str,
     *,
     article_id: str,
     title: str | None,
@@ -184,7 +184,9 @@ def _make_article(
     source: str | None = None,
     url: str | None = None,
     published: date | None = None,
+    author: str | None = None,
 ) -> Article:
+    """The `Article`; `path` is the file it came from, or a URL (which is not kept as a path)."""
     body = normalise_text(text)
     if not body:
         raise InputError(f"{path}: no article text")
@@ -196,5 +198,6 @@ def _make_article(
         source=_to_str(source) or _domain(url),
         url=_to_str(url),
         published=published,
-        path=str(path),
+        author=_to_str(author),
+        path=str(path) if isinstance(path, Path) else None,
     )

@@ -37,7 +37,7 @@ from assistant.ui.render import (
     render_trace_html,
 )
 from assistant.ui.session import Session, _Assistants, model_choices
-from assistant.ui.uploads import UPLOAD_SUFFIXES, _clean_error, check_upload
+from assistant.ui.uploads import UPLOAD_SUFFIXES, _clean_error, check_upload, url_report_lines
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -107,6 +107,7 @@ class _Page:
     sources: Any
     article_view: Any
     upload_box: Any
+    url_box: Any
     upload_status: Any
     library: Any
 
@@ -214,11 +215,23 @@ def _library_section(upload_limit: float) -> dict[str, Any]:
         file_types=list(UPLOAD_SUFFIXES),
         elem_id="upload",
     )
+    url_box = gr.Textbox(
+        label="Add a URL or feed",
+        placeholder="https://… an article page, or an RSS/Atom feed to follow",
+        max_lines=1,
+        submit_btn="Add",
+        elem_id="add-url",
+    )
     upload_status = gr.HTML("", elem_id="upload-status", js_on_load=None)
     library = gr.HTML(
         render_article_list_html([]), elem_id="article-list", js_on_load=static_text("library.js")
     )
-    return {"upload_box": upload_box, "upload_status": upload_status, "library": library}
+    return {
+        "upload_box": upload_box,
+        "url_box": url_box,
+        "upload_status": upload_status,
+        "library": library,
+    }
 
 
 def _layout(settings: Settings) -> _Page:
@@ -383,6 +396,22 @@ def _ingest_uploads(
     return f'<ul class="upload-report">{"".join(lines)}</ul>'
 
 
+def _ingest_url(assistant: Assistant, url: str) -> str:
+    """Ingest an article page, or follow a feed and ingest its entries; the report as HTML."""
+    from assistant.feeds import add_url
+
+    try:
+        lines = url_report_lines(url, add_url(assistant, url))
+    except AssistantError as exc:
+        lines = [f'<li class="upload-error">✗ {_esc(exc)}</li>']
+    except Exception:
+        log.exception("adding %s failed", url)
+        lines = [
+            f'<li class="upload-error">✗ {_esc(url)}: could not be added; see the server log</li>'
+        ]
+    return f'<ul class="upload-report">{"".join(lines)}</ul>'
+
+
 # --- wiring: each section's events ----------------------------------------------------------
 
 
@@ -479,6 +508,11 @@ def _wire_library(page: _Page, assistant: Assistant, app: gr.Blocks) -> None:
         roots = [Path(get_upload_folder())]
         return _ingest_uploads(assistant, paths, roots, progress), article_list(), None
 
+    def add_url(url: str) -> tuple[Any, Any, Any]:
+        if not url.strip():
+            return gr.skip(), gr.skip(), gr.skip()
+        return _ingest_url(assistant, url.strip()), article_list(), ""
+
     def library_click(evt: gr.EventData) -> tuple[Any, ...]:
         data = getattr(evt, "_data", None) or {}
         skip = gr.skip()
@@ -504,6 +538,13 @@ def _wire_library(page: _Page, assistant: Assistant, app: gr.Blocks) -> None:
         upload,
         [p.upload_box],
         [p.upload_status, p.library, p.upload_box],
+        concurrency_limit=1,
+        concurrency_id="ingest",
+    )
+    p.url_box.submit(
+        add_url,
+        [p.url_box],
+        [p.upload_status, p.library, p.url_box],
         concurrency_limit=1,
         concurrency_id="ingest",
     )

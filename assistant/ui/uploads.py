@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.feeds import UrlResult
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
 
@@ -51,3 +56,28 @@ def _clean_error(message: str, upload_dirs: Sequence[Path]) -> str:
     for folder in upload_dirs:
         message = message.replace(f"{folder}/", "").replace(str(folder), "")
     return message
+
+
+def url_report_lines(url: str, result: UrlResult) -> list[str]:
+    """The report's lines (HTML <li>) for a URL added through the page: an article ingested,
+    or a feed followed with the entries it added, and one line per error."""
+    esc = html.escape
+    if result.kind == "feed" and result.feed is not None:
+        feed = result.feed
+        lines = [f'<li class="upload-error">✗ {esc(err)}</li>' for err in feed.errors]
+        lines.append(
+            f'<li class="upload-ok">✓ following {esc(feed.title or url)}: '
+            f"{len(feed.added)} added, {len(feed.updated)} updated, {feed.unchanged} unchanged "
+            f"({feed.seconds:.1f} s; assistant feeds refresh, or serve --refresh, reads it "
+            "again)</li>"
+        )
+        return lines
+    report = result.report
+    if report is None:
+        return []
+    lines = [f'<li class="upload-error">✗ {esc(err)}</li>' for err in report.errors]
+    counts = ((report.added, "added"), (report.updated, "updated"), (report.unchanged, "unchanged"))
+    what = ", ".join(f"{len(ids)} {word}" for ids, word in counts if ids)
+    if what:
+        lines.append(f'<li class="upload-ok">✓ {esc(url)}: {what} ({report.seconds:.1f} s)</li>')
+    return lines

@@ -29,6 +29,9 @@ LAYERS = [
     "types",
     "prompts",
     "loaders",
+    # the web beside the loaders: fetch talks HTTP; web turns pages and feeds into Articles
+    "fetch",
+    "web",
     "chunking",
     # pure text functions over chunks and hits: below everything that stores or retrieves
     "citations",
@@ -39,12 +42,15 @@ LAYERS = [
     "llm",
     "records",
     "writelock",
+    "lexical_cache",
     "store",
     "dedup",
     "retrieve",
     "evidence",
     "review",
     "chain",
+    # followed feeds and their refresh, over Assistant.ingest_articles
+    "feeds",
     "evals",
     "ui",
     "cli",

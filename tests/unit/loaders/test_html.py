@@ -100,3 +100,67 @@ def test_html_in_utf16(tmp_path: Path) -> None:
     page = "<html><head><title>Été</title></head><body><p>Chaleur record.</p></body></html>"
     article = load_one(write(tmp_path / "u16.html", page.encode("utf-16")))
     assert (article.title, article.text) == ("Été", "Chaleur record.")
+
+
+STORY = Path(__file__).resolve().parents[2] / "fixtures" / "web" / "story-1.html"
+
+
+def test_trafilatura_reads_a_news_page_without_its_boilerplate(tmp_path: Path) -> None:
+    from assistant.loaders.html import extract_html
+
+    page = extract_html(STORY.read_bytes())
+    assert page.extractor == "trafilatura"
+    assert page.text.startswith("The Marlow Bay harbour council voted 7 to 2 on Monday")
+    assert page.text.endswith("closed since a storm in March.")
+    assert page.text.count("\n\n") == 4  # five paragraphs
+    for boilerplate in ("cookies", "Share this story", "morning briefing", "Comments", "©"):
+        assert boilerplate not in page.text
+    assert page.title == "Harbour council approves night ferry to Marlow Island"  # no "| Site"
+    assert (page.author, page.source, page.published) == (
+        "Ana Ribeiro",
+        "Bay Herald",
+        date(2025, 11, 3),
+    )
+    article = load_one(write(tmp_path / "ferry.html", STORY.read_bytes()))
+    assert (article.text, article.author) == (page.text, "Ana Ribeiro")
+
+
+def test_the_date_can_come_from_json_ld_through_htmldate(tmp_path: Path) -> None:
+    page = STORY.read_text(encoding="utf-8").replace('<time datetime="2025-11-03">', "<time>")
+    article = load_one(write(tmp_path / "ferry.html", page))
+    assert article.published == date(2025, 11, 3)
+
+
+def test_offsets_point_into_the_extracted_text(tmp_path: Path) -> None:
+    from assistant.chunking import chunk_article
+
+    article = load_one(write(tmp_path / "ferry.html", STORY.read_bytes()))
+    chunks = chunk_article(article, size=300, overlap=60)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert article.text[chunk.start : chunk.end] == chunk.text
+
+
+def test_a_short_page_is_read_by_the_tree_walker() -> None:
+    from assistant.loaders.html import extract_html
+
+    page = extract_html(HTML_PAGE.encode())
+    assert page.extractor == "soup"
+    assert "Short teaser." not in page.text  # the walker reads the largest <article> only
+
+
+def test_a_trafilatura_failure_falls_back_to_the_tree_walker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import trafilatura
+
+    from assistant.loaders.html import extract_html
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("extractor bug")
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", broken)
+    page = extract_html(STORY.read_bytes())
+    assert page.extractor == "soup"
+    assert "Comments (3)" in page.text  # what the walker keeps and trafilatura drops
+    assert page.author == "Ana Ribeiro"  # from the meta tag
