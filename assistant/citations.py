@@ -22,11 +22,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 
 from assistant.chunking import sentence_spans
+from assistant.text import Profile, number_found, profile, word_found
+
+# Kept here for the callers that import them from `citations`; they live in `assistant.text`.
+from assistant.text import content_words as content_words
+from assistant.text import light_stem as stem  # noqa: F401
+from assistant.text import name_words as name_words
+from assistant.text import number_keys as number_keys
 from assistant.types import Citation, Hit
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -115,57 +121,6 @@ ABSTENTION_PHRASES: tuple[str, ...] = (
 )
 """Lower-case phrases by which a model says it cannot answer (matched as substrings)."""
 
-_STOPWORD_TEXT = """
-    a about above after again against all also am an and any are aren't as at be because been
-    before being below between both but by can cannot could couldn't did didn't do does doesn't
-    doing don't down during each either few for from further had hadn't has hasn't have haven't
-    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll
-    i'm i've if in into is isn't it it's its itself just let's may me might more most must
-    mustn't my myself no nor not now of off on once only or other ought our ours ourselves out
-    over own same shall shan't she she'd she'll she's should shouldn't so some such than that
-    that's the their theirs them themselves then there there's these they they'd they'll they're
-    they've this those though through to too under until up upon us very was wasn't we we'd
-    we'll we're we've were weren't what what's when when's where where's whether which while who
-    who's whom why why's will with won't would wouldn't yes yet you you'd you'll you're you've
-    your yours yourself yourselves
-    according article articles passage passages source sources text provided mentioned mention
-    said say says told stated state reported report reports
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-"""Words that carry no claim (function words plus the model's attribution filler)."""
-
-_MONTHS = MappingProxyType(
-    {
-        "jan": "january",
-        "feb": "february",
-        "mar": "march",
-        "apr": "april",
-        "jun": "june",
-        "jul": "july",
-        "aug": "august",
-        "sep": "september",
-        "sept": "september",
-        "oct": "october",
-        "nov": "november",
-        "dec": "december",
-    }
-)
-
-_NUMBER_UNITS = MappingProxyType(
-    {
-        "%": "%",
-        "percent": "%",
-        "per cent": "%",
-        "pct": "%",
-        "billion": "b",
-        "bn": "b",
-        "million": "m",
-        "mn": "m",
-        "trillion": "t",
-        "thousand": "k",
-    }
-)
-
 # --- marker patterns -----------------------------------------------------------------------
 _NUM_LIST = (
     r"\d{1,3}(?:\s*(?:-|–|—|to)\s*\d{1,3})?"
@@ -213,14 +168,6 @@ _FORGED_RE = re.compile(
 _SOURCES_TAG_RE = re.compile(r"<\s*/?\s*sources\s*>", re.IGNORECASE)
 
 # --- lexical patterns ----------------------------------------------------------------------
-_ACRONYM_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
-_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_NUMBER_RE = re.compile(
-    r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)"
-    r"(?:\s*(?P<unit>%|percent\b|per\s+cent\b|pct\b|billion\b|bn\b|million\b|mn\b"
-    r"|trillion\b|thousand\b))?",
-    re.IGNORECASE,
-)
 _CLOSING_PAREN_RE = re.compile(r"\s*\(([^()]{1,80})\)\s*([.!?]?)\Z")
 _CONTRAST_RE = re.compile(r",\s*but\b|;\s*but\b|\bbut\b|\bhowever\b|\balthough\b|\bthough\b")
 
@@ -554,136 +501,17 @@ def support_score(
     Returns:
         0.0 when the claim has no content words or numbers, else the penalised share.
     """
-    asked = _profile(question) if question else None
-    ctx = _profile(context) if context else None
-    share, penalty = _support_parts(_profile(claim), _profile(passage_sentence), asked, ctx)
+    asked = profile(question) if question else None
+    ctx = profile(context) if context else None
+    share, penalty = _support_parts(profile(claim), profile(passage_sentence), asked, ctx)
     return share * penalty
 
 
-@dataclass(frozen=True)
-class _Profile:
-    words: frozenset[str]
-    numbers: frozenset[str]
-    names: frozenset[frozenset[str]]  # runs of capitalised words ("Xi Jinping"), from `words`
-
-
-def _profile(text: str) -> _Profile:
-    numbers = frozenset(_number_keys(text))
-    stripped = _NUMBER_RE.sub(" ", text)
-    stripped = _ACRONYM_RE.sub(lambda m: m.group(0).replace(".", ""), stripped)
-    words: set[str] = set()
-    runs: list[tuple[int, set[str]]] = []
-    run: set[str] | None = None
-    run_end = 0
-    for index, m in enumerate(_WORD_RE.finditer(stripped)):
-        word = m.group(0).replace("’", "'")
-        acronym = len(word) >= 2 and word.isupper()
-        if acronym:
-            key = word.lower()  # "US", "EU": keep even when the lower form is a stopword
-        else:
-            key = re.sub(r"'s$", "", word.lower())
-            if len(key) < 2 or key in _STOPWORDS:
-                run = None
-                continue
-            key = stem(_MONTHS.get(key, key))
-        words.add(key)
-        # Acronyms are often spelled out in the article ("APEC"), so they are not names.
-        if not word[0].isupper() or acronym:
-            run = None
-            continue
-        if run is not None and not stripped[run_end : m.start()].strip():
-            run.add(key)
-        else:
-            run = {key}
-            runs.append((index, run))
-        run_end = m.end()
-    # A lone capitalised first word is just the start of the sentence.
-    names = frozenset(frozenset(r) for start, r in runs if start > 0 or len(r) > 1)
-    return _Profile(frozenset(words), numbers, names)
-
-
-def _number_keys(text: str) -> list[str]:
-    keys = []
-    for m in _NUMBER_RE.finditer(text):
-        value = m.group("num").replace(",", "")
-        if "." in value:
-            value = value.rstrip("0").rstrip(".")
-        unit = m.group("unit")
-        keys.append(value + (_NUMBER_UNITS[" ".join(unit.lower().split())] if unit else ""))
-    return keys
-
-
-def stem(word: str) -> str:
-    """A crude stemmer: enough to match plural, past and -ing forms of the same word."""
-    if (word.endswith("ies") and len(word) > 4) or (word.endswith("ied") and len(word) > 4):
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        word = word[:-1]
-    if word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
-    elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
-    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-        word = word[:-1]  # "stopp" -> "stop"
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]  # "impose" and "imposed" meet at "impos"
-    return word
-
-
-def name_words(text: str) -> frozenset[frozenset[str]]:
-    """The runs of capitalised words of `text` ("Xi Jinping"), each a set of stemmed words."""
-    return _profile(text).names
-
-
-def number_keys(text: str) -> frozenset[str]:
-    """The normalised numbers of `text` ("100%" and "100 percent" are both "100%")."""
-    return frozenset(_number_keys(text))
-
-
-def content_words(text: str) -> frozenset[str]:
-    """The stemmed content words and normalised numbers of `text` (what support counts)."""
-    profile = _profile(text)
-    return profile.words | profile.numbers
-
-
-def word_found(word: str, words: frozenset[str]) -> bool:
-    """Is `word` (stemmed) among `words`, allowing for derived forms ("China"/"Chinese")?"""
-    return _word_found(word, words)
-
-
-def _word_found(word: str, words: frozenset[str]) -> bool:
-    if word in words:
-        return True
-    # "threat"/"threaten", "Australia"/"Australian", "China"/"Chinese": the stems share all
-    # but the last two letters of the shorter one, and at least four.
-    return len(word) >= 4 and any(
-        len(w) >= 4 and _common_prefix(word, w) >= max(4, min(len(word), len(w)) - 2) for w in words
-    )
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _number_found(key: str, numbers: frozenset[str]) -> bool:
-    if key in numbers:
-        return True
-    # A bare number in the claim may be the passage's "100%" or "$8.5 billion".
-    return key.replace(".", "").isdigit() and any(n.rstrip("%bmtk") == key for n in numbers)
-
-
 def _support_parts(
-    claim: _Profile,
-    passage: _Profile,
-    asked: _Profile | None = None,
-    context: _Profile | None = None,
+    claim: Profile,
+    passage: Profile,
+    asked: Profile | None = None,
+    context: Profile | None = None,
 ) -> tuple[float, float]:
     """(share of the claim's words and numbers found, penalty for missing numbers and names).
 
@@ -693,20 +521,20 @@ def _support_parts(
     if total == 0:
         return 0.0, 1.0
     if asked is not None:
-        given = {w for w in claim.words if _word_found(w, asked.words)}
+        given = {w for w in claim.words if word_found(w, asked.words)}
         new_words = claim.words - given
-        new_numbers = {n for n in claim.numbers if not _number_found(n, asked.numbers)}
+        new_numbers = {n for n in claim.numbers if not number_found(n, asked.numbers)}
         if not new_words and not new_numbers:
             return 0.0, 1.0  # the claim only restates the question
         around = passage.words | (context.words if context is not None else frozenset())
-        if given and 2 * sum(_word_found(w, around) for w in given) >= len(given):
-            missing = {w for w in new_words if not _word_found(w, passage.words)}
-            found = sum(_number_found(n, passage.numbers) for n in new_numbers)
+        if given and 2 * sum(word_found(w, around) for w in given) >= len(given):
+            missing = {w for w in new_words if not word_found(w, passage.words)}
+            found = sum(number_found(n, passage.numbers) for n in new_numbers)
             names = sum(1 for name in claim.names if name <= missing)
             share = (len(new_words) - len(missing) + found) / (len(new_words) + len(new_numbers))
             return share, NUMBER_PENALTY ** (len(new_numbers) - found) * NAME_PENALTY**names
-    missing_words = {w for w in claim.words if not _word_found(w, passage.words)}
-    found_numbers = sum(_number_found(n, passage.numbers) for n in claim.numbers)
+    missing_words = {w for w in claim.words if not word_found(w, passage.words)}
+    found_numbers = sum(number_found(n, passage.numbers) for n in claim.numbers)
     missing_numbers = len(claim.numbers) - found_numbers
     missing_names = sum(1 for name in claim.names if name <= missing_words)
     share = (len(claim.words) - len(missing_words) + found_numbers) / total
@@ -714,13 +542,13 @@ def _support_parts(
 
 
 def _content_count(text: str) -> int:
-    profile = _profile(text)
-    return len(profile.words) + len(profile.numbers)
+    found = profile(text)
+    return len(found.words) + len(found.numbers)
 
 
 def _is_filler(text: str) -> bool:
-    profile = _profile(text)
-    return not profile.numbers and len(profile.words) < MIN_CONTENT_WORDS
+    found = profile(text)
+    return not found.numbers and len(found.words) < MIN_CONTENT_WORDS
 
 
 # --- alignment -----------------------------------------------------------------------------
@@ -784,7 +612,7 @@ def _pick(
     candidates: Sequence[_Candidate],
     embed: Embed | None,
     floor: float = 0.0,
-    asked: _Profile | None = None,
+    asked: Profile | None = None,
 ) -> _Span | None:
     """The best candidate for `claim` (its passage index is `candidates[i].index`).
 
@@ -794,13 +622,13 @@ def _pick(
     """
     if not candidates:
         return None
-    profile = _profile(claim)
-    contexts: dict[int, _Profile] = {}
+    claimed = profile(claim)
+    contexts: dict[int, Profile] = {}
     if asked is not None:
-        contexts = {i: _profile(passages[i]) for i in {c.index for c in candidates}}
+        contexts = {i: profile(passages[i]) for i in {c.index for c in candidates}}
     parts = [
         _support_parts(
-            profile, _profile(passages[c.index][c.start : c.end]), asked, contexts.get(c.index)
+            claimed, profile(passages[c.index][c.start : c.end]), asked, contexts.get(c.index)
         )
         for c in candidates
     ]
@@ -876,7 +704,7 @@ def verify_citations(
     """
     pieces = _split_pieces(_collapse_repeats(answer_text), len(hits))
     headers = [
-        _profile(" ".join(x for x in (h.title, h.source or "", str(h.published or "")) if x))
+        profile(" ".join(x for x in (h.title, h.source or "", str(h.published or "")) if x))
         for h in hits
     ]
     pieces = _drop_trailing_source_list(pieces, headers)
@@ -885,7 +713,7 @@ def verify_citations(
     if embed is not None:
         embed = _memoised(embed)
     recite_threshold = max(threshold, RECITE_THRESHOLD)
-    asked = _profile(question) if question else None
+    asked = profile(question) if question else None
 
     numbers: dict[tuple[str, int, int], int] = {}
     citations: dict[int, Citation] = {}
@@ -990,7 +818,7 @@ def _check_markers(
     candidates: list[_Candidate],
     embed: Embed | None,
     threshold: float,
-    asked: _Profile | None = None,
+    asked: Profile | None = None,
 ) -> list[_Span]:
     """The cited passages that support the claim, alone or jointly."""
     aligned: list[_Span] = []
@@ -1004,16 +832,16 @@ def _check_markers(
         return kept
     # A sentence joining two facts ("... 100% tariff [1] and an $8.5 billion pact [2].") is
     # supported by its passages together though by neither alone.
-    claim = _profile(piece.text)
+    claim = profile(piece.text)
     helpers = [
         span
         for span in aligned
-        if _support_parts(claim, _profile(_quote(passages, span)), asked)[0] >= JOINT_MIN_SHARE
+        if _support_parts(claim, profile(_quote(passages, span)), asked)[0] >= JOINT_MIN_SHARE
     ]
     if len(helpers) < 2:
         return []
     share, penalty = _support_parts(
-        claim, _profile(" ".join(_quote(passages, span) for span in helpers)), asked
+        claim, profile(" ".join(_quote(passages, span) for span in helpers)), asked
     )
     joint = share * penalty
     if joint < threshold:
@@ -1059,12 +887,12 @@ def _with_markers(text: str, numbers: list[int]) -> str:
     return f"{text} {markers}"
 
 
-def _drop_source_name(piece: _Piece, headers: list[_Profile]) -> _Piece:
+def _drop_source_name(piece: _Piece, headers: list[Profile]) -> _Piece:
     """Drop a closing "(Bloomberg)" or "(Bloomberg, 2025-10-24)": the model citing by name."""
     m = _CLOSING_PAREN_RE.search(piece.text)
     if not m:
         return piece
-    named = _profile(m.group(1))
+    named = profile(m.group(1))
     if not named.words and not named.numbers:
         return piece
     if not any(_support_parts(named, header)[0] == 1.0 for header in headers):
@@ -1073,12 +901,12 @@ def _drop_source_name(piece: _Piece, headers: list[_Profile]) -> _Piece:
     return _Piece(piece.prefix, text, piece.markers, piece.separator) if text.strip() else piece
 
 
-def _drop_trailing_source_list(pieces: list[_Piece], headers: list[_Profile]) -> list[_Piece]:
+def _drop_trailing_source_list(pieces: list[_Piece], headers: list[Profile]) -> list[_Piece]:
     """Drop a headerless list of source titles the model appended after its answer."""
     end = len(pieces)
     # Only whole lines after the answer count as a list: a last sentence may echo a title.
     while end > 1 and "\n" in pieces[end - 2].separator:
-        claim = _profile(pieces[end - 1].text)
+        claim = profile(pieces[end - 1].text)
         total = len(claim.words) + len(claim.numbers)
         if total == 0 or not any(
             _support_parts(claim, header)[0] >= 0.8 and header.words for header in headers
