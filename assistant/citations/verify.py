@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -37,6 +38,8 @@ JOINT_MIN_SHARE = 0.25
 for a claim they support only jointly."""
 
 _CLOSING_PAREN_RE = re.compile(r"\s*\(([^()]{1,80})\)\s*([.!?]?)\Z")
+
+_Outcome = Literal["cited", "recited", "unsupported"]
 
 
 @dataclass(frozen=True)
@@ -89,20 +92,18 @@ def verify_citations(
         The verified answer.
     """
     pieces = split_pieces(collapse_repeats(answer_text), len(hits))
-    headers = [
-        profile(" ".join(x for x in (h.title, h.source or "", str(h.published or "")) if x))
-        for h in hits
-    ]
+    headers = [_header(hit) for hit in hits]
     pieces = _drop_trailing_source_list(pieces, headers)
     passages = [hit.chunk.text for hit in hits]
-    candidates = candidate_spans(passages)
-    if embed is not None:
-        embed = _memoised(embed)
-    recite_threshold = max(threshold, RECITE_THRESHOLD)
-    asked = profile(question) if question else None
-
-    numbers: dict[tuple[str, int, int], int] = {}
-    citations: dict[int, Citation] = {}
+    check = _Check(
+        passages=passages,
+        candidates=candidate_spans(passages),
+        embed=_memoised(embed) if embed is not None else None,
+        threshold=threshold,
+        recite_threshold=max(threshold, RECITE_THRESHOLD),
+        asked=profile(question) if question else None,
+    )
+    numbering = _Numbering(hits)
     unsupported: list[str] = []
     recited = 0
     parts: list[str] = []
@@ -112,55 +113,107 @@ def verify_citations(
         if piece.text.lower() in seen:
             continue  # the model said it already
         seen.add(piece.text.lower())
-        cited: list[Span] = []
-        if _needs_citation(piece.text):
-            cited = _check_markers(piece, passages, candidates, embed, threshold, asked)
-            if not cited:
-                found = pick_span(piece.text, passages, candidates, embed, recite_threshold, asked)
-                if found is not None and found.score >= recite_threshold:
-                    cited = [found]
-                    recited += 1
-                else:
-                    unsupported.append(piece.text)
-        elif piece.markers and not abstains(piece.text):
-            # A short item ("[2] Japan") needs no citation but may keep one that holds.
-            cited = _check_markers(piece, passages, candidates, embed, threshold, asked)
-        ns: list[int] = []
-        for span in cited:
-            hit = hits[span.index]
-            key = (hit.chunk.article_id, hit.chunk.start + span.start, hit.chunk.start + span.end)
-            n = numbers.setdefault(key, len(numbers) + 1)
-            previous = citations.get(n)
-            if previous is None or previous.score < span.score:
-                citations[n] = _citation(n, hit, span)
-            if n not in ns:
-                ns.append(n)
-        parts.append(piece.prefix + with_markers(piece.text, ns) + piece.separator)
+        cited, outcome = _support_for(piece, check)
+        if outcome == "recited":
+            recited += 1
+        elif outcome == "unsupported":
+            unsupported.append(piece.text)
+        numbers = numbering.number(cited)
+        parts.append(piece.prefix + with_markers(piece.text, numbers) + piece.separator)
     return Verified(
         text="".join(parts).strip(),
-        citations=[citations[n] for n in sorted(citations)],
+        citations=numbering.citations(),
         unsupported=unsupported,
         recited=recited,
     )
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What checking one answer's claims against its passages needs, built once per answer."""
+
+    passages: list[str]
+    candidates: list[Candidate]
+    embed: Embed | None
+    threshold: float
+    recite_threshold: float
+    asked: Profile | None
+
+
+def _header(hit: Hit) -> Profile:
+    """The profile of a source's title, outlet and date, to spot the model citing by name."""
+    return profile(
+        " ".join(x for x in (hit.title, hit.source or "", str(hit.published or "")) if x)
+    )
+
+
+def _support_for(piece: Piece, check: _Check) -> tuple[list[Span], _Outcome]:
+    """The spans that support one claim, and whether they were cited, re-cited or not found.
+
+    A claim that needs no citation keeps the cited spans that hold ("cited", maybe none).
+    """
+    if _needs_citation(piece.text):
+        cited = _check_markers(piece, check)
+        if cited:
+            return cited, "cited"
+        found = pick_span(
+            piece.text,
+            check.passages,
+            check.candidates,
+            check.embed,
+            check.recite_threshold,
+            check.asked,
+        )
+        if found is not None and found.score >= check.recite_threshold:
+            return [found], "recited"
+        return [], "unsupported"
+    if piece.markers and not abstains(piece.text):
+        # A short item ("[2] Japan") needs no citation but may keep one that holds.
+        return _check_markers(piece, check), "cited"
+    return [], "cited"
+
+
+class _Numbering:
+    """Citation numbers 1..m in order of first appearance; claims quoting one span share one.
+
+    A span quoted twice keeps the citation with the higher score.
+    """
+
+    def __init__(self, hits: Sequence[Hit]) -> None:
+        self._hits = hits
+        self._numbers: dict[tuple[str, int, int], int] = {}
+        self._citations: dict[int, Citation] = {}
+
+    def number(self, spans: Sequence[Span]) -> list[int]:
+        """The numbers of `spans` (new ones numbered next), each once, in order."""
+        numbers: list[int] = []
+        for span in spans:
+            hit = self._hits[span.index]
+            key = (hit.chunk.article_id, hit.chunk.start + span.start, hit.chunk.start + span.end)
+            n = self._numbers.setdefault(key, len(self._numbers) + 1)
+            previous = self._citations.get(n)
+            if previous is None or previous.score < span.score:
+                self._citations[n] = _citation(n, hit, span)
+            if n not in numbers:
+                numbers.append(n)
+        return numbers
+
+    def citations(self) -> list[Citation]:
+        """The citations numbered so far, by number."""
+        return [self._citations[n] for n in sorted(self._citations)]
 
 
 def _needs_citation(text: str) -> bool:
     return not is_filler(text) and not abstains(text)
 
 
-def _check_markers(
-    piece: Piece,
-    passages: list[str],
-    candidates: list[Candidate],
-    embed: Embed | None,
-    threshold: float,
-    asked: Profile | None = None,
-) -> list[Span]:
+def _check_markers(piece: Piece, check: _Check) -> list[Span]:
     """The cited passages that support the claim, alone or jointly."""
+    passages, threshold, asked = check.passages, check.threshold, check.asked
     aligned: list[Span] = []
     for n in piece.markers:
-        own = [c for c in candidates if c.index == n - 1]
-        span = pick_span(piece.text, passages, own, embed, threshold, asked)
+        own = [c for c in check.candidates if c.index == n - 1]
+        span = pick_span(piece.text, passages, own, check.embed, threshold, asked)
         if span is not None:
             aligned.append(span)
     kept = [span for span in aligned if span.score >= threshold]
