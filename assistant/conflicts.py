@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.chunking import sentence_spans
-from assistant.citations import content_words, name_words, number_keys
+from assistant.text import content_words, name_words, number_keys
 from assistant.types import Citation, Hit
 
 MIN_OVERLAP = 0.5

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.chunking import sentence_spans
-from assistant.citations import Embed, content_words, word_found
+from assistant.citations import Embed
 from assistant.partial import answer_kind, has_kind
+from assistant.text import content_words, word_found
 from assistant.types import Hit
 
 LEXICAL_WEIGHT = 0.35

@@ -21,7 +21,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.citations import content_words, stem, word_found
+from assistant.text import (
+    QUESTION_STOPWORDS,
+    QUESTION_WORD_RE,
+    YEAR_RE,
+    content_words,
+    light_stem,
+    mentions_date,
+    mentions_number,
+    question_terms,
+    word_found,
+)
 
 _QUESTION_WORDS = (
     r"who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|"
@@ -30,30 +40,7 @@ _QUESTION_WORDS = (
 _SPLIT = re.compile(
     rf"\?\s+|\s*[,;]?\s+(?:and|but)\s+(?=(?:{_QUESTION_WORDS})\b)|\?$", re.IGNORECASE
 )
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*%?")
-_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand"
-    r"|million|billion|trillion|dozen|half|percent)\b",
-    re.IGNORECASE,
-)
-_DATE = re.compile(
-    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday"
-    r"|thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|week|month|year|"
-    r"morning|evening|night|spring|summer|autumn|winter|ago)\b|(?-i:\bMay\b)"
-    r"|\b(?:1[89]|20)\d\d\b|\b\d{1,2}[:/]\d{2}\b",
-    re.IGNORECASE,
-)
 _NAME = re.compile(r"\b[A-Z][a-z]+")
-_STOPWORDS = """
-a an the and or but if of at by for with about into to from in on off out up down over under
-as than then so that this these those there here it its it's they them their he him his she
-her we us our you your i me my is are was were be been being do does did done have has had
-having will would can could should may might must shall not no yes what which who whom whose
-when where why how many much long old any some all each other more most such only own same
-just also very said say says tell told according
-"""
-_STOP = frozenset(_STOPWORDS.split())
 MIN_PART_WORDS = 2  # a part needs this many words of its own to be checked on its own
 
 
@@ -62,11 +49,6 @@ def question_parts(question: str) -> list[str]:
     parts = [p.strip(" ,;") for p in _SPLIT.split(question.strip())]
     parts = [p for p in parts if p]
     return parts or [question.strip()]
-
-
-def _content(text: str) -> set[str]:
-    words = (w.lower().replace("’", "'").removesuffix("'s") for w in _WORD.findall(text))
-    return {stem(w) for w in words if w not in _STOP and len(w) > 1}
 
 
 _NAMED_THINGS = (
@@ -110,10 +92,10 @@ def answer_kind(part: str) -> str | None:
 def has_kind(kind: str, text: str, part: str) -> bool:
     """Does `text` hold an answer of `kind` (a name must be one the question `part` lacks)?"""
     if kind == "date":
-        return bool(_DATE.search(text))
+        return mentions_date(text)
     if kind == "number":
-        return bool(_NUMBER.search(text))
-    asked = {w.lower() for w in _WORD.findall(part)} | _STOP
+        return mentions_number(text)
+    asked = {w.lower() for w in QUESTION_WORD_RE.findall(part)} | QUESTION_STOPWORDS
     return any(m.group(0).lower() not in asked for m in _NAME.finditer(text))
 
 
@@ -132,8 +114,8 @@ def uncovered_parts(question: str, supported: Sequence[str]) -> list[str]:
     if len(parts) < 2 or not supported:
         return []
     text = " ".join(supported)
-    have = _content(text)
-    words = [_content(p) for p in parts]
+    have = question_terms(text)
+    words = [question_terms(p) for p in parts]
     open_parts = []
     for i, part in enumerate(parts):
         own = words[i] - set().union(*(w for j, w in enumerate(words) if j != i))
@@ -152,11 +134,10 @@ def uncovered_sentence(parts: Sequence[str]) -> str:
     return f"The articles do not answer this part of the question: {quoted}"
 
 
-_YEAR = re.compile(r"(?:1[89]|20)\d\d")
 ANCHOR_SHARE = 0.5
 """Least share of the question's content words that the answer and its sources must hold."""
 _GENERIC = frozenset(
-    stem(w)
+    light_stem(w)
     for w in (
         "week",
         "weekend",
@@ -213,7 +194,7 @@ def _answers_part(part: str, answer: str, held: frozenset[str], share: float) ->
     asked = content_words(part) - _GENERIC
     if not asked:
         return True
-    if any(_YEAR.fullmatch(w) and w not in held for w in asked):
+    if any(YEAR_RE.fullmatch(w) and w not in held for w in asked):
         return False
     found = sum(word_found(w, held) for w in asked)
     return found >= share * len(asked)

@@ -16,169 +16,15 @@ from assistant.config import Settings
 from assistant.dedup import DuplicateIndex
 from assistant.embeddings import Embedder
 from assistant.store import Store, StoredChunk
+from assistant.text import TOKEN_RE
+from assistant.text import bm25_tokens as tokenize
 from assistant.types import Hit
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al. 2009)
 RERANK_DEPTH = 20  # fused candidates rescored by `rerank`
 RERANK_WINDOW = 2  # sentences per window scored by `rerank`
 
-_WORD = re.compile(r"[\w$%]+(?:[.,'’][\w%]+)*", re.UNICODE)
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "of",
-        "at",
-        "by",
-        "for",
-        "with",
-        "about",
-        "against",
-        "between",
-        "into",
-        "through",
-        "during",
-        "before",
-        "after",
-        "above",
-        "below",
-        "to",
-        "from",
-        "up",
-        "down",
-        "in",
-        "out",
-        "on",
-        "off",
-        "over",
-        "under",
-        "again",
-        "further",
-        "then",
-        "once",
-        "here",
-        "there",
-        "when",
-        "where",
-        "why",
-        "how",
-        "all",
-        "any",
-        "both",
-        "each",
-        "few",
-        "more",
-        "most",
-        "other",
-        "some",
-        "such",
-        "no",
-        "nor",
-        "not",
-        "only",
-        "own",
-        "same",
-        "so",
-        "than",
-        "too",
-        "very",
-        "s",
-        "t",
-        "can",
-        "will",
-        "just",
-        "don",
-        "should",
-        "now",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "have",
-        "has",
-        "had",
-        "having",
-        "do",
-        "does",
-        "did",
-        "doing",
-        "i",
-        "me",
-        "my",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "him",
-        "his",
-        "she",
-        "her",
-        "it",
-        "its",
-        "they",
-        "them",
-        "their",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "this",
-        "that",
-        "these",
-        "those",
-        "am",
-        "would",
-        "could",
-        "also",
-        "says",
-        "said",
-        "did",
-        "does",
-    ]
-)
-
-
 META_WEIGHT = 2  # times an article's title and URL slug words count in each of its chunks
-
-_STEMMER: Any = None
-
-
-def stem(token: str) -> str:
-    """The Snowball (Porter 2) English stem of a word; numbers, `$8.5`, `100%` stay as they are."""
-    global _STEMMER
-    if not token.isalpha():
-        return token
-    if _STEMMER is None:
-        import Stemmer
-
-        _STEMMER = Stemmer.Stemmer("english")
-    return str(_STEMMER.stemWord(token))
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content tokens for BM25 ("recalled" and "recalls": "recal").
-
-    Numbers keep their decimal point and thousands separators ("8.5", "1,000"), and `$` and
-    `%` stay attached ("$6", "100%"), so amounts match only themselves.
-    """
-    out = []
-    for raw in _WORD.findall(text.lower()):
-        tok = raw.replace("’", "'")
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        if tok in STOPWORDS or not tok:
-            continue
-        out.append(stem(tok))
-    return out
 
 
 @dataclass(frozen=True)
@@ -229,7 +75,7 @@ def _token_ids(text: str, vocab: dict[str, int], memo: dict[str, tuple[int, ...]
     (`memo`); the result is the same as tokenising the whole text.
     """
     out: list[int] = []
-    for raw in _WORD.findall(text.lower()):
+    for raw in TOKEN_RE.findall(text.lower()):
         got = memo.get(raw)
         if got is None:
             got = memo[raw] = tuple(vocab.setdefault(t, len(vocab)) for t in tokenize(raw))

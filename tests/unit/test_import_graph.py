@@ -33,7 +33,9 @@ LAYERS = [
     "fetch",
     "web",
     "chunking",
-    # pure text functions over chunks and hits: below everything that stores or retrieves
+    # pure text functions: words, stems, numbers (text), then citations over chunks and hits,
+    # below everything that stores or retrieves
+    "text",
     "citations",
     "partial",
     "conflicts",
