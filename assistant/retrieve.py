@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from assistant.chunking import sentence_spans
 from assistant.config import Settings
 from assistant.dedup import DuplicateIndex
 from assistant.embeddings import Embedder
+from assistant.lexical_cache import Corpus, cache_key, load_index, load_newest_corpus, save
 from assistant.store import Store, StoredChunk
 from assistant.text import TOKEN_RE
 from assistant.text import bm25_tokens as tokenize
@@ -24,6 +27,8 @@ RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al. 2009)
 RERANK_DEPTH = 20  # fused candidates rescored by `rerank`
 RERANK_WINDOW = 2  # sentences per window scored by `rerank`
 
+_PAGE = 1000  # chunks read per request when the lexical index catches up
+LEXICAL_VERSION = "bm25-1"  # bump when tokenize, META_WEIGHT or url_words change their output
 META_WEIGHT = 2  # times an article's title and URL slug words count in each of its chunks
 
 
@@ -107,17 +112,23 @@ def url_words(url: Any) -> list[str]:
 class LexicalIndex:
     """BM25 over every chunk in the store, rebuilt when the store's revision changes.
 
-    The index lives in memory and is derived from Chroma, never written by itself, so several
-    processes sharing one Chroma server each see every other's writes on their next query.
+    Derived from Chroma and kept on disk per revision (`lexical_cache`): a process whose store
+    is at a saved revision loads the index instead of building it (the first question of a new
+    process at 100k chunks took 20 s), and one whose store moved on starts from the newest
+    saved state and tokenises only the chunks added since. Several processes sharing one Chroma
+    server each see every other's writes on their next query.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache_dir: Path | None = None) -> None:
+        """`cache_dir`: where to keep the index per revision (None: in memory only)."""
         self._store = store
         self._lock = threading.Lock()
         self._revision: str | None = None
         self._ids: list[str] = []
         self._bm25: Any = None
         self._vocab: dict[str, int] = {}
+        self.built = ""  # how the index in memory came to be: "loaded", "caught up" or "built"
+        self.cache_dir = cache_dir
 
     def _refresh(self) -> None:
         # The revision is read before the chunks: a write that lands while they are read
@@ -125,17 +136,64 @@ class LexicalIndex:
         rev = self._store.revision()
         if rev == self._revision:
             return
-        import bm25s
+        loaded = load_index(self.cache_dir, rev) if self.cache_dir else None
+        if loaded is not None:
+            bm25, ids = loaded
+            self.built = "loaded"
+        else:
+            corpus = self._corpus()
+            bm25 = None
+            if corpus.ids:
+                import bm25s
 
-        ids: list[str] = []
-        seen: set[str] = set()
+                bm25 = bm25s.BM25()
+                docs = [corpus.doc(i) for i in range(len(corpus.ids))]
+                bm25.index((docs, corpus.vocab), show_progress=False)
+                del docs
+            if self.cache_dir:
+                save(self.cache_dir, rev, bm25, corpus)
+            ids = corpus.ids
+        vocab = bm25.vocab_dict if bm25 is not None else {}
+        self._ids, self._bm25, self._revision = ids, bm25, rev
+        self._vocab = {t: i for t, i in vocab.items() if t}
+
+    def _corpus(self) -> Corpus:
+        """Every chunk's tokens: the newest saved ones that are still stored, plus the rest."""
+        base = load_newest_corpus(self.cache_dir) if self.cache_dir else None
+        if base is None:
+            self.built = "built"
+            return self._read(self._store.iter_chunk_records(), {}, [], [])
+        self.built, old = "caught up", base[1]
+        current = self._store.chunk_ids()
+        at = {cid: i for i, cid in enumerate(old.ids)}
+        ids = [cid for cid in current if cid in at]
+        docs = [old.doc(at[cid]) for cid in ids]
+        added = [cid for cid in dict.fromkeys(current) if cid not in at]
+        pages = (self._page(added[i : i + _PAGE]) for i in range(0, len(added), _PAGE))
+        return self._read(pages, dict(old.vocab), ids, docs)
+
+    def _page(self, ids: list[str]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """(ids, texts, metadata) of some chunks, as `Store.iter_chunk_records` pages them."""
+        found, _ = self._store.chunks_by_ids(ids)
+        metas = [
+            {"article_id": c.chunk.article_id, "title": c.title, "url": c.url} for _, c in found
+        ]
+        return [cid for cid, _ in found], [c.chunk.text for _, c in found], metas
+
+    @staticmethod
+    def _read(
+        pages: Iterable[tuple[list[str], list[str], list[dict[str, Any]]]],
+        vocab: dict[str, int],
+        ids: list[str],
+        docs: list[list[int]],
+    ) -> Corpus:
+        """`ids` and `docs` with the chunks of `pages` tokenised and added."""
+        seen = set(ids)
         # Token ids, not token strings: at 100k chunks the strings alone take ~0.5 GB, while
         # each id is a pointer to an int the vocabulary already holds.
-        vocab: dict[str, int] = {}
         memo: dict[str, tuple[int, ...]] = {}
-        corpus: list[list[int]] = []
         heads: dict[str, list[int]] = {}
-        for page_ids, texts, metas in self._store.iter_chunk_records():
+        for page_ids, texts, metas in pages:
             for cid, text, meta in zip(page_ids, texts, metas, strict=True):
                 if cid in seen:  # offset paging under concurrent writes can repeat a record
                     continue
@@ -148,13 +206,8 @@ class LexicalIndex:
                 if head is None:
                     words = " ".join([str(meta.get("title") or ""), *url_words(meta.get("url"))])
                     head = heads[aid] = _token_ids(words, vocab, memo) * META_WEIGHT
-                corpus.append(_token_ids(text, vocab, memo) + head)
-        bm25 = None
-        if ids:
-            bm25 = bm25s.BM25()
-            bm25.index((corpus, vocab), show_progress=False)
-        self._ids, self._bm25, self._revision = ids, bm25, rev
-        self._vocab = {t: i for t, i in vocab.items() if t}
+                docs.append(_token_ids(text, vocab, memo) + head)
+        return Corpus.from_lists(ids, docs, vocab)
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Top `n` chunks for `query` as (store id, BM25 score > 0)."""
@@ -180,7 +233,8 @@ class Retriever:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.lexical = LexicalIndex(store)
+        key = cache_key(store.location, settings.collection, LEXICAL_VERSION)
+        self.lexical = LexicalIndex(store, settings.data_dir / "lexical" / key)
         self.duplicates = DuplicateIndex(store)
         self._newest: tuple[str, date | None] | None = None
 

@@ -411,21 +411,22 @@ class Store:
     def count_articles(self) -> int:
         return max(0, int(self.articles.count()) - (1 if self.revision() else 0))
 
-    def iter_chunks(self, batch: int = _PAGE) -> Iterator[tuple[list[str], list[str]]]:
-        """Every stored chunk as pages of (ids, texts) (see `iter_chunk_records`)."""
-        for ids, texts, _ in self.iter_chunk_records(batch, metadata=False):
-            yield ids, texts
+    @_server_errors
+    def chunk_ids(self) -> list[str]:
+        """Every stored chunk's id, read a page at a time (nothing else is read)."""
+        ids: list[str] = []
+        while page := self.chunks.get(include=[], limit=_PAGE, offset=len(ids))["ids"]:
+            ids += page
+            if len(page) < _PAGE:
+                break
+        return ids
 
     def iter_chunk_records(
         self, batch: int = _PAGE, *, metadata: bool = True
     ) -> Iterator[tuple[list[str], list[str], list[dict[str, Any]]]]:
-        """Every stored chunk as pages of (ids, texts, metadata), for the lexical index.
-
-        Pages are read one at a time, so memory stays bounded by `batch` records. Another
-        process writing meanwhile can make a page skip or repeat records; callers read the
-        revision first and read again when it has changed (see `LexicalIndex`). Without
-        `metadata` the third list holds empty dicts.
-        """
+        """Every stored chunk as pages of (ids, texts, metadata: empty dicts without
+        `metadata`), for the lexical index. A concurrent write can make a page skip or repeat
+        records: callers read the revision first and again after (see `LexicalIndex`)."""
         offset = 0
         while True:
             ids, texts, metas = self._chunk_page(batch, offset, metadata)
@@ -689,11 +690,8 @@ def _write_page(client: ClientAPI) -> int:
 
 
 def _set_timeout(client: ClientAPI, seconds: float) -> None:
-    """Bound every request to the Chroma server (its client waits forever by default).
-
-    chromadb exposes no setting for this, so the httpx session is reached through private
-    attributes; if they move in a later chromadb, requests simply keep no timeout.
-    """
+    """Bound every request to the Chroma server (its client waits forever by default), through
+    private attributes (chromadb has no setting): if they move, requests keep no timeout."""
     import httpx
 
     session = getattr(getattr(client, "_server", None), "_session", None)

@@ -65,7 +65,7 @@ def _assert_store_matches(assistant: Assistant, expected: dict[str, int]) -> Non
     infos = assistant.articles()
     assert sorted(a.id for a in infos) == sorted(expected)
     assert {a.id: a.chunks for a in infos} == expected
-    store_ids = [cid for ids, _ in assistant.store.iter_chunks() for cid in ids]
+    store_ids = assistant.store.chunk_ids()
     assert len(store_ids) == len(set(store_ids)) == sum(expected.values())
     assert assistant.store.count_chunks() == sum(expected.values())
 
