@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError
+from assistant.serialize import answer_to_json, article_to_json
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
     from assistant.config import Settings
-    from assistant.types import Answer
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -51,39 +51,6 @@ def _assistant(args: argparse.Namespace) -> Assistant:
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The `ask --json` shape."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "abstain_reason": answer.abstain_reason,
-        "standalone_question": answer.standalone_question,
-        "citations": [c.model_dump(mode="json") for c in answer.citations],
-        "unsupported": answer.unsupported,
-        "uncovered": answer.uncovered,
-        "model": answer.model,
-        "evidence": [
-            {
-                "article_id": h.chunk.article_id,
-                "start": h.chunk.start,
-                "end": h.chunk.end,
-                "text": h.chunk.text,
-            }
-            for h in answer.evidence
-        ],
-        "timings": {
-            k: round(answer.timings.get(k, 0.0), 1)
-            for k in ("retrieve_ms", "generate_ms", "total_ms")
-        },
-        "tokens": {
-            k: int(answer.timings[k])
-            for k in ("prompt_tokens", "completion_tokens")
-            if k in answer.timings
-        },
-    }
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -159,19 +126,7 @@ def cmd_articles(args: argparse.Namespace) -> int:
     """List the stored articles, newest first."""
     infos = _assistant(args).articles()
     if args.json:
-        _print_json(
-            [
-                {
-                    "id": a.id,
-                    "title": a.title,
-                    "source": a.source,
-                    "published": a.published.isoformat() if a.published else None,
-                    "url": a.url,
-                    "chunks": a.chunks,
-                }
-                for a in infos
-            ]
-        )
+        _print_json([article_to_json(a) for a in infos])
         return 0
     for a in infos:
         when = a.published.isoformat() if a.published else "----------"
