@@ -1,4 +1,4 @@
-"""The `assistant` command: ingest, ask, remove, articles, stats, models, serve, eval.
+"""The `assistant` command: ingest, ask, remove, articles, stats, models, serve, timeline, eval.
 
 Settings come from ASSISTANT_* environment variables or assistant.toml; the global flags
 --data-dir and --model override the two most used ones.
@@ -238,6 +238,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """List the dated events of a story across the stored articles, oldest first.
+
+    Each event is one sentence of an article, with its citation (article and offsets); the
+    same story from near-duplicate outlets is listed once. No model call.
+    """
+    from assistant.timeline import story_timeline
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    found = story_timeline(_assistant(args), args.story, max_events=args.max, as_of=as_of)
+    if args.json:
+        _print_json(found.model_dump(mode="json"))
+        return 0
+    if not found.events:
+        print(f"No dated events of '{found.story}' in the stored articles.")
+        return 0
+    pad = " " * 13
+    for e in found.events:
+        c = e.citation
+        mark = " " if e.dated_by == "text" else "*"
+        meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
+        print(f"{e.day.isoformat()}{mark}  {e.text}")
+        print(f"{pad}[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
+        print(f"{pad}    {c.article_id} [{c.start}:{c.end}]")
+        if c.also_in:
+            print(
+                f"{pad}    also published by: {', '.join(o.source or o.title for o in c.also_in)}"
+            )
+    print(f"{len(found.events)} events; * dated by the article's publication", file=sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run eval suites against gold answers and report metrics (see evals/README.md).
 
@@ -364,6 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --host without ASSISTANT_AUTH (trusted networks only)",
     )
+    p = add("timeline", cmd_timeline)
+    p.add_argument("story", help='what the timeline is about, e.g. "rare earth export controls"')
+    p.add_argument("--max", type=int, default=20, help="most events listed (default 20)")
+    p.add_argument("--as-of", help="only articles published up to YYYY-MM-DD")
     p = add("eval", cmd_eval)
     p.add_argument("suites", nargs="*", metavar="SUITE")
     p.add_argument("--corpus", help="articles to ingest into a fresh eval store")

@@ -22,8 +22,8 @@ ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 # The layers of ../shared/DESIGN.md, lowest first: a module imports only modules of its own layer
 # (inside a subpackage) or of layers before it. `dedup` sits on the store (its index reads it)
 # and under retrieval; `partial`, `evidence` and `conflicts` on citations and under the chain;
-# `serialize` (JSON shapes) on the records; `retriever` (LangChain) on the chain's `Assistant`;
-# the package's `__init__` is the public facade over everything.
+# `serialize` (JSON shapes) on the records; `retriever` (LangChain) and `timeline` on the
+# chain's `Assistant`; the package's `__init__` is the public facade over everything.
 LAYERS = [
     "config",
     "errors",
@@ -47,6 +47,7 @@ LAYERS = [
     "review",
     "chain",
     "retriever",
+    "timeline",
     "evaluation",
     "ui",
     "cli",
