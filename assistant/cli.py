@@ -210,11 +210,13 @@ def check_exposure(host: str, auth: str | None, *, no_auth: bool = False) -> Non
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the browser chat (Gradio) on http://HOST:PORT.
+    """Serve the browser chat (Gradio) and the HTTP API on http://HOST:PORT.
 
+    The API (docs/api.md): POST /api/ask, POST /api/ingest, GET /api/articles,
+    POST /api/timeline, and OpenAI-compatible POST /v1/chat/completions and GET /v1/models.
     A HOST other than 127.0.0.1/localhost needs ASSISTANT_AUTH=user:password (or --no-auth).
     """
-    from assistant.ui import serve
+    from assistant.api import serve
 
     settings = _settings(args)
     if args.host:
@@ -222,6 +224,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
     check_exposure(settings.host, settings.auth, no_auth=args.no_auth)
+    from assistant.ui import launch_options
+
+    launch_options(settings)  # a malformed ASSISTANT_AUTH fails now, before any ingest
     from assistant.chain import Assistant
 
     assistant = Assistant(settings)

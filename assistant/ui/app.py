@@ -1,4 +1,4 @@
-"""The Gradio app: `build_app` composes the page from its sections; the only gradio importer.
+"""The Gradio app: `build_app` composes the page from its sections (`assistant.api` serves it).
 
 The page has a chat (streamed tokens, then the verified answer with `[n]` links), a sources
 panel (one card per citation, uncited passages behind a toggle), an article view that shows the
@@ -12,7 +12,6 @@ their events to handlers). The HTML comes from `render`, the CSS and JS from `st
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -536,9 +535,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def _warm_up(assistant: Assistant) -> None:
-    # Load the embedder, the store's lexical index and the local model while the page opens,
-    # so the first question does not pay for them (measured: ~10 s on 2 cores).
+def warm_up(assistant: Assistant) -> None:
+    """Load the embedder, the store's lexical index and the local model (run in a thread while
+    the page opens), so the first question does not pay for them (~10 s on 2 cores)."""
     started = time.perf_counter()
     try:
         assistant.retrieve("warm up the retrieval models")
@@ -548,19 +547,3 @@ def _warm_up(assistant: Assistant) -> None:
         log.warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return
     log.info("models warm in %.1f s", time.perf_counter() - started)
-
-
-def serve(assistant: Assistant) -> None:
-    """Serve the chat on the configured host and port (blocks until stopped).
-
-    Binds to `Settings.host` (127.0.0.1 unless set); asks for basic auth when `Settings.auth`
-    is 'user:password'.
-    """
-    import os
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
-    options = launch_options(assistant.settings)
-    app = build_app(assistant)
-    threading.Thread(target=_warm_up, args=(assistant,), name="warm-up", daemon=True).start()
-    app.queue(default_concurrency_limit=4)
-    app.launch(**options)

@@ -23,7 +23,8 @@ ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 # (inside a subpackage) or of layers before it. `dedup` sits on the store (its index reads it)
 # and under retrieval; `partial`, `evidence` and `conflicts` on citations and under the chain;
 # `serialize` (JSON shapes) on the records; `retriever` (LangChain) and `timeline` on the
-# chain's `Assistant`; the package's `__init__` is the public facade over everything.
+# chain's `Assistant`; `api` over the ui it mounts; the package's `__init__` is the public
+# facade over everything.
 LAYERS = [
     "config",
     "errors",
@@ -50,6 +51,7 @@ LAYERS = [
     "timeline",
     "evaluation",
     "ui",
+    "api",
     "cli",
     "__main__",
     "",
