@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import zlib
 from datetime import date
@@ -206,3 +207,70 @@ def test_no_passages_no_events_and_max_events_keeps_the_best() -> None:
     assert len(top.events) == 2
     days = [e.day for e in top.events]
     assert days == sorted(days)
+
+
+# --- the UI tab's rendering ----------------------------------------------------------------------
+
+
+def test_timeline_html_escapes_and_links_each_event_to_its_offsets() -> None:
+    from assistant.ui import render_timeline_html
+
+    hostile = _hit("magnets").model_copy(update={"title": '<img src=x onerror="alert(1)">'})
+    timeline = build_timeline(
+        STORY, [hostile, _hit("wire-reuters", also_in=("wire-ap",))], FakeEmbed()
+    )
+    page = render_timeline_html(timeline)
+    assert "<img" not in page and "&lt;img src=x" in page
+    for e in timeline.events:
+        c = e.citation
+        assert f'data-article="{c.article_id}" data-start="{c.start}" data-end="{c.end}"' in page
+        assert f'<time datetime="{e.day.isoformat()}"' in page
+    assert "Also published by: AP (2025-04-06)" in page
+    assert "oldest first" in page
+    assert "No dated events of “volcano”" in render_timeline_html(
+        Timeline(story="volcano", events=[])
+    )
+    assert "rare earth" in render_timeline_html(None)  # the hint before a story is asked
+
+
+class FakeStoryAssistant:
+    """`retrieve`, `embed`, `article` and `settings`: what the timeline tab uses."""
+
+    def __init__(self) -> None:
+        from pathlib import Path
+
+        from assistant.config import Settings
+
+        self.settings = Settings(data_dir=Path("/nonexistent"))
+        self.embed = FakeEmbed()
+
+    def retrieve(self, story: str, **_: object) -> list[Hit]:
+        if not story.strip():
+            from assistant.errors import InputError
+
+            raise InputError("the question is empty")
+        return [h.model_copy(update={"dense": 0.6}) for h in _story_hits()]
+
+    def article(self, article_id: str) -> object:
+        from assistant.errors import InputError
+        from assistant.types import Article
+
+        if article_id not in BY_ID:
+            raise InputError(f"no article with id '{article_id}'")
+        a = BY_ID[article_id]
+        return Article(id=a["id"], title=a["title"], text=a["text"], source=a["source"])
+
+
+def test_the_timeline_tab_lists_events_and_opens_an_event_on_its_sentence() -> None:
+    from assistant.ui.app import _timeline_article, _timeline_page
+
+    fake = FakeStoryAssistant()
+    page = _timeline_page(fake, STORY)  # type: ignore[arg-type]
+    assert page.count('class="timeline-event"') == 4
+    assert "rare earth" in _timeline_page(fake, "  ")  # the hint, no retrieval
+    event = build_timeline(STORY, _story_hits(), FakeEmbed()).events[1]
+    c = event.citation
+    shown = _timeline_article(fake, {"article": c.article_id, "start": c.start, "end": c.end})  # type: ignore[arg-type]
+    assert f'<mark id="highlight" class="quote">{html.escape(event.text)}</mark>' in shown
+    assert "no article with id" in _timeline_article(fake, {"article": "gone"})  # type: ignore[arg-type]
+    assert "not understood" in _timeline_article(fake, {"article": "magnets", "start": "x"})  # type: ignore[arg-type]
