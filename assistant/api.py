@@ -7,7 +7,8 @@ Gradio chat at `/` under it, so one port serves both (Gradio runs on FastAPI):
   (offsets into the article text: `article.text[start:end] == quote`), as `ask --json` prints it.
 - `POST /api/ingest`: JSON {paths} (read on the server; only from its own machine) or
   {articles: [{text, title, source, published, url, id}]}, or a multipart upload of `files`.
-- `GET /api/articles`: the stored articles, newest first.
+- `GET /api/articles`: the stored articles, newest first; `GET /api/articles/ID` one with its
+  text (the text citation offsets point into).
 - `POST /api/timeline`: {story, max_events} -> the dated, cited events of a story.
 - `POST /v1/chat/completions`: OpenAI-compatible, plain or `stream: true` (server-sent events).
   The message is the verified, cited answer text; `citations` and `abstained` are extra fields.
@@ -470,6 +471,13 @@ class _Handlers:
     def articles(self) -> list[dict[str, Any]]:
         return [article_to_json(a) for a in self.assistant.articles()]
 
+    def article(self, article_id: str) -> dict[str, Any]:
+        try:
+            found = self.assistant.article(article_id)
+        except InputError as exc:  # its message names the store's folder: not for clients
+            raise ApiError(404, f"no article with id '{article_id}'", "not_found") from exc
+        return found.model_dump(mode="json", exclude={"path"})
+
     def models(self) -> dict[str, Any]:
         return {
             "object": "list",
@@ -567,6 +575,13 @@ def create_api(assistant: Assistant) -> FastAPI:
     async def api_articles(request: Request) -> Response:
         async def work() -> Any:
             return await run_in_threadpool(handlers.articles)
+
+        return await guarded(request, work)
+
+    @app.get("/api/articles/{article_id:path}")
+    async def api_article(request: Request, article_id: str) -> Response:
+        async def work() -> Any:
+            return await run_in_threadpool(handlers.article, article_id)
 
         return await guarded(request, work)
 

@@ -17,8 +17,8 @@ from assistant.config import Settings
 from assistant.errors import BusyError, InputError
 from assistant.records import ArticleInfo
 from assistant.retrieve import Filters
-from assistant.types import Answer, IngestReport
-from tests.unit.test_ui import TARIFF_SENTENCE, tariff_answer
+from assistant.types import Answer, Article, IngestReport
+from tests.unit.test_ui import TARIFF_SENTENCE, tariff_answer, tariff_article
 
 
 class FakeApiAssistant:
@@ -57,6 +57,11 @@ class FakeApiAssistant:
         added = [Path(p).stem for p in paths if not str(p).endswith("bad.txt")]
         errors = [f"{p}: the file is empty" for p in paths if str(p).endswith("bad.txt")]
         return IngestReport(added=added, errors=errors, chunks=3)
+
+    def article(self, article_id: str) -> Article:
+        if article_id != "tariffs":
+            raise InputError(f"no article with id '{article_id}' in /secret/store")
+        return tariff_article()
 
     def articles(self) -> list[ArticleInfo]:
         return [
@@ -263,6 +268,15 @@ def test_articles_lists_the_store(client: TestClient) -> None:
             "chunks": 9,
         }
     ]
+
+
+def test_one_article_with_its_text_for_checking_offsets(client: TestClient) -> None:
+    data = client.get("/api/articles/tariffs").json()
+    (c,) = tariff_answer().citations
+    assert data["text"][c.start : c.end] == c.quote
+    assert data["id"] == "tariffs" and "path" not in data
+    missing = client.get("/api/articles/nope")
+    assert missing.status_code == 404 and _error(missing) == "no article with id 'nope'"
 
 
 def test_ingest_article_texts_as_jsonl_records(client: TestClient, fake: FakeApiAssistant) -> None:
