@@ -265,8 +265,8 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         mark = " " if e.dated_by == "text" else "*"
         meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
         print(f"{e.day.isoformat()}{mark}  {e.text}")
-        print(f"{pad}[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
-        print(f"{pad}    {c.article_id} [{c.start}:{c.end}]")
+        where = f"{c.article_id} [{c.start}:{c.end}]"
+        print(f"{pad}[{c.n}] {c.title}" + (f" ({meta})" if meta else "") + f" · {where}")
         if c.also_in:
             print(
                 f"{pad}    also published by: {', '.join(o.source or o.title for o in c.also_in)}"
