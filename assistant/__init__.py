@@ -12,11 +12,13 @@ from assistant.types import Answer, Article, Chunk, Citation, Hit, IngestReport
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
+    from assistant.retriever import AssistantRetriever
 
 __all__ = [
     "Answer",
     "Article",
     "Assistant",
+    "AssistantRetriever",
     "Chunk",
     "Citation",
     "Hit",
@@ -31,4 +33,8 @@ def __getattr__(name: str) -> Any:
         from assistant.chain import Assistant
 
         return Assistant
+    if name == "AssistantRetriever":
+        from assistant.retriever import AssistantRetriever
+
+        return AssistantRetriever
     raise AttributeError(f"module 'assistant' has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""The `assistant` command: ingest, ask, remove, articles, stats, feeds, models, serve, eval.
+"""The `assistant` command: ingest, ask, remove, articles, stats, feeds, models, serve, timeline,
+eval.
 
 Settings come from ASSISTANT_* environment variables or assistant.toml; the global flags
 --data-dir and --model override the two most used ones.
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError
+from assistant.serialize import answer_to_json, article_to_json
 
 if TYPE_CHECKING:
     from assistant.chain import Assistant
     from assistant.config import Settings
-    from assistant.types import Answer
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -51,39 +52,6 @@ def _assistant(args: argparse.Namespace) -> Assistant:
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The `ask --json` shape."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "abstain_reason": answer.abstain_reason,
-        "standalone_question": answer.standalone_question,
-        "citations": [c.model_dump(mode="json") for c in answer.citations],
-        "unsupported": answer.unsupported,
-        "uncovered": answer.uncovered,
-        "model": answer.model,
-        "evidence": [
-            {
-                "article_id": h.chunk.article_id,
-                "start": h.chunk.start,
-                "end": h.chunk.end,
-                "text": h.chunk.text,
-            }
-            for h in answer.evidence
-        ],
-        "timings": {
-            k: round(answer.timings.get(k, 0.0), 1)
-            for k in ("retrieve_ms", "generate_ms", "total_ms")
-        },
-        "tokens": {
-            k: int(answer.timings[k])
-            for k in ("prompt_tokens", "completion_tokens")
-            if k in answer.timings
-        },
-    }
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -161,19 +129,7 @@ def cmd_articles(args: argparse.Namespace) -> int:
     """List the stored articles, newest first."""
     infos = _assistant(args).articles()
     if args.json:
-        _print_json(
-            [
-                {
-                    "id": a.id,
-                    "title": a.title,
-                    "source": a.source,
-                    "published": a.published.isoformat() if a.published else None,
-                    "url": a.url,
-                    "chunks": a.chunks,
-                }
-                for a in infos
-            ]
-        )
+        _print_json([article_to_json(a) for a in infos])
         return 0
     for a in infos:
         when = a.published.isoformat() if a.published else "----------"
@@ -300,12 +256,14 @@ def check_exposure(host: str, auth: str | None, *, no_auth: bool = False) -> Non
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the browser chat (Gradio) on http://HOST:PORT.
+    """Serve the browser chat (Gradio) and the HTTP API on http://HOST:PORT.
 
+    The API (docs/api.md): POST /api/ask, POST /api/ingest, GET /api/articles,
+    POST /api/timeline, and OpenAI-compatible POST /v1/chat/completions and GET /v1/models.
     A HOST other than 127.0.0.1/localhost needs ASSISTANT_AUTH=user:password (or --no-auth).
     --refresh 15m re-reads the followed feeds in the background every 15 minutes.
     """
-    from assistant.ui import serve
+    from assistant.api import serve
 
     settings = _settings(args)
     if args.host:
@@ -313,6 +271,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
     check_exposure(settings.host, settings.auth, no_auth=args.no_auth)
+    from assistant.ui import launch_options
+
+    launch_options(settings)  # a malformed ASSISTANT_AUTH fails now, before any ingest
     from assistant.chain import Assistant
     from assistant.feeds import Refresher, parse_duration
 
@@ -330,6 +291,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     serve(assistant)
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """List the dated events of a story across the stored articles, oldest first.
+
+    Each event is one sentence of an article, with its citation (article and offsets); the
+    same story from near-duplicate outlets is listed once. No model call.
+    """
+    from assistant.timeline import story_timeline
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    found = story_timeline(_assistant(args), args.story, max_events=args.max, as_of=as_of)
+    if args.json:
+        _print_json(found.model_dump(mode="json"))
+        return 0
+    if not found.events:
+        print(f"No dated events of '{found.story}' in the stored articles.")
+        return 0
+    pad = " " * 13
+    for e in found.events:
+        c = e.citation
+        mark = " " if e.dated_by == "text" else "*"
+        meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
+        print(f"{e.day.isoformat()}{mark}  {e.text}")
+        where = f"{c.article_id} [{c.start}:{c.end}]"
+        print(f"{pad}[{c.n}] {c.title}" + (f" ({meta})" if meta else "") + f" · {where}")
+        if c.also_in:
+            print(
+                f"{pad}    also published by: {', '.join(o.source or o.title for o in c.also_in)}"
+            )
+    print(f"{len(found.events)} events; * dated by the article's publication", file=sys.stderr)
     return 0
 
 
@@ -463,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --host without ASSISTANT_AUTH (trusted networks only)",
     )
+    p = add("timeline", cmd_timeline)
+    p.add_argument("story", help='what the timeline is about, e.g. "rare earth export controls"')
+    p.add_argument("--max", type=int, default=20, help="most events listed (default 20)")
+    p.add_argument("--as-of", help="only articles published up to YYYY-MM-DD")
     p = add("eval", cmd_eval)
     p.add_argument("suites", nargs="*", metavar="SUITE")
     p.add_argument("--corpus", help="articles to ingest into a fresh eval store")

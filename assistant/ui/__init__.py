@@ -1,14 +1,15 @@
-"""The browser chat (Gradio): `build_app(assistant) -> gr.Blocks` and `serve`.
+"""The browser chat (Gradio): `build_app(assistant) -> gr.Blocks` (served by `assistant.api`).
 
-`app` composes the page from its sections (chat, sources, article view, library, settings) and
-is the only module that imports gradio; `render` builds every piece of HTML from escaped text
-(pure, unit-tested); `session` holds per-browser state and the pool of models the sessions
-share; `uploads` checks uploaded files; `static/` holds the page's CSS and JS.
+`app` composes the page from its sections (chat, sources, article view, library, timeline,
+settings) and, with `assistant.api` which mounts it, is the only module that imports gradio;
+`render` builds every piece of HTML from escaped text (pure, unit-tested); `session` holds
+per-browser state and the pool of models the sessions share; `uploads` checks uploaded files;
+`static/` holds the page's CSS and JS.
 """
 
 from __future__ import annotations
 
-from assistant.ui.app import build_app, launch_options, serve
+from assistant.ui.app import build_app, launch_options, warm_up
 from assistant.ui.render import (
     ABSTAIN_HEADLINE,
     abstention_reason,
@@ -22,6 +23,7 @@ from assistant.ui.render import (
     render_error_html,
     render_sources_html,
     render_streaming_html,
+    render_timeline_html,
     render_trace_html,
 )
 from assistant.ui.session import (
@@ -55,6 +57,7 @@ __all__ = [
     "render_error_html",
     "render_sources_html",
     "render_streaming_html",
+    "render_timeline_html",
     "render_trace_html",
-    "serve",
+    "warm_up",
 ]

@@ -1,9 +1,9 @@
-"""The Gradio app: `build_app` composes the page from its sections; the only gradio importer.
+"""The Gradio app: `build_app` composes the page from its sections (`assistant.api` serves it).
 
 The page has a chat (streamed tokens, then the verified answer with `[n]` links), a sources
 panel (one card per citation, uncited passages behind a toggle), an article view that shows the
-cited quote highlighted in its article, an article library (upload, list, remove), a settings
-drawer (model, top-k, temperature) and a "how this was answered" view.
+cited quote highlighted in its article, an article library (upload, list, remove), a story
+timeline, a settings drawer (model, top-k, temperature) and a "how this was answered" view.
 
 Each section is a layout function (it creates the components) and a wiring function (it binds
 their events to handlers). The HTML comes from `render`, the CSS and JS from `static/`.
@@ -12,7 +12,6 @@ their events to handlers). The HTML comes from `render`, the CSS and JS from `st
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from assistant.ui.render import (
     render_error_html,
     render_sources_html,
     render_streaming_html,
+    render_timeline_html,
     render_trace_html,
 )
 from assistant.ui.session import Session, _Assistants, model_choices
@@ -110,6 +110,9 @@ class _Page:
     url_box: Any
     upload_status: Any
     library: Any
+    story: Any
+    timeline_btn: Any
+    timeline: Any
 
 
 def _settings_section(settings: Settings) -> dict[str, Any]:
@@ -234,6 +237,25 @@ def _library_section(upload_limit: float) -> dict[str, Any]:
     }
 
 
+def _timeline_section() -> dict[str, Any]:
+    """The timeline tab: a story, and its dated, cited events across the articles."""
+    import gradio as gr
+
+    with gr.Row():
+        story = gr.Textbox(
+            placeholder="A story, e.g. rare earth export controls",
+            show_label=False,
+            elem_id="story",
+            scale=4,
+            lines=1,
+        )
+        timeline_btn = gr.Button("Timeline", elem_id="timeline-btn", scale=1)
+    timeline = gr.HTML(
+        render_timeline_html(None), elem_id="timeline", js_on_load=static_text("timeline.js")
+    )
+    return {"story": story, "timeline_btn": timeline_btn, "timeline": timeline}
+
+
 def _layout(settings: Settings) -> _Page:
     """The whole page inside the current `gr.Blocks`: header, drawer, chat and side tabs."""
     import gradio as gr
@@ -253,7 +275,9 @@ def _layout(settings: Settings) -> _Page:
                 sources = _sources_section()
             with gr.Tab("Articles", id="articles-tab", elem_id="articles-tab"):
                 library = _library_section(settings.max_upload_mb)
-    return _Page(session=session, tabs=tabs, **drawer, **chat, **sources, **library)
+            with gr.Tab("Timeline", id="timeline-tab", elem_id="timeline-tab"):
+                timeline = _timeline_section()
+    return _Page(session=session, tabs=tabs, **drawer, **chat, **sources, **library, **timeline)
 
 
 # --- handlers: what each event does ---------------------------------------------------------
@@ -558,6 +582,53 @@ def _wire_library(page: _Page, assistant: Assistant, app: gr.Blocks) -> None:
     app.load(article_list, None, [p.library])
 
 
+def _timeline_page(assistant: Assistant, story: str) -> str:
+    """The timeline tab's HTML for `story` (one line when it cannot be built)."""
+    from assistant.timeline import story_timeline
+
+    story = (story or "").strip()
+    if not story:
+        return render_timeline_html(None)
+    try:
+        return render_timeline_html(story_timeline(assistant, story))
+    except AssistantError as exc:
+        return render_error_html(str(exc))
+    except Exception:
+        log.exception("the timeline of %r failed", story)
+        return render_error_html("something went wrong; see the server log")
+
+
+def _timeline_article(assistant: Assistant, data: dict[str, Any]) -> str:
+    """The article view for a click on a timeline event, its sentence highlighted."""
+    try:
+        article = assistant.article(str(data.get("article", "")))
+        start, end = int(data.get("start", -1)), int(data.get("end", -1))
+    except AssistantError as exc:
+        return render_article_placeholder(str(exc))
+    except (TypeError, ValueError):
+        return render_article_placeholder("That event is not understood.")
+    span = (start, end) if 0 <= start < end <= len(article.text) else None
+    return render_article_html(article, span, label="Event of the timeline", kind="quote")
+
+
+def _wire_timeline(page: _Page, assistant: Assistant) -> None:
+    """Build a story's timeline; a click on an event opens its article on the sentence."""
+    import gradio as gr
+
+    def build(story: str) -> str:
+        return _timeline_page(assistant, story)
+
+    def open_event(evt: gr.EventData) -> tuple[Any, Any]:
+        data = getattr(evt, "_data", None) or {}
+        return _timeline_article(assistant, data), gr.Tabs(selected="sources-tab")
+
+    open_event.__annotations__ = {"evt": gr.EventData}  # see _wire_sources
+    p = page
+    for trigger in (p.story.submit, p.timeline_btn.click):
+        trigger(build, [p.story], [p.timeline], concurrency_limit=2, concurrency_id="timeline")
+    p.timeline.click(open_event, None, [p.article_view, p.tabs], queue=False)
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat app over `assistant`.
 
@@ -574,12 +645,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         _wire_chat(page, assistant)
         _wire_sources(page, assistant)
         _wire_library(page, assistant, app)
+        _wire_timeline(page, assistant)
     return app
 
 
-def _warm_up(assistant: Assistant) -> None:
-    # Load the embedder, the store's lexical index and the local model while the page opens,
-    # so the first question does not pay for them (measured: ~10 s on 2 cores).
+def warm_up(assistant: Assistant) -> None:
+    """Load the embedder, the store's lexical index and the local model (run in a thread while
+    the page opens), so the first question does not pay for them (~10 s on 2 cores)."""
     started = time.perf_counter()
     try:
         assistant.retrieve("warm up the retrieval models")
@@ -589,19 +661,3 @@ def _warm_up(assistant: Assistant) -> None:
         log.warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return
     log.info("models warm in %.1f s", time.perf_counter() - started)
-
-
-def serve(assistant: Assistant) -> None:
-    """Serve the chat on the configured host and port (blocks until stopped).
-
-    Binds to `Settings.host` (127.0.0.1 unless set); asks for basic auth when `Settings.auth`
-    is 'user:password'.
-    """
-    import os
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
-    options = launch_options(assistant.settings)
-    app = build_app(assistant)
-    threading.Thread(target=_warm_up, args=(assistant,), name="warm-up", daemon=True).start()
-    app.queue(default_concurrency_limit=4)
-    app.launch(**options)

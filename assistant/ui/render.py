@@ -1,4 +1,4 @@
-"""Pure HTML rendering for the chat: answers, source cards, the highlighted article, the library.
+"""Pure HTML rendering for the chat: answers, sources, the highlighted article, library, timeline.
 
 Everything shown in the browser is built here as HTML from escaped text: article text, titles
 and even model output may contain hostile markup, so nothing from them reaches the page
@@ -16,6 +16,7 @@ from assistant.types import Answer, Article, Citation, Hit, Outlet
 
 if TYPE_CHECKING:
     from assistant.store import ArticleInfo
+    from assistant.timeline import Timeline
 
 ABSTAIN_HEADLINE = "The articles don't say."
 _MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -421,4 +422,41 @@ def render_article_list_html(infos: Sequence[ArticleInfo]) -> str:
     return (
         f'<div class="article-list"><p class="article-count">{len(infos)} articles</p>'
         f"<ul>{''.join(rows)}</ul></div>"
+    )
+
+
+def render_timeline_html(timeline: Timeline | None) -> str:
+    """A story's timeline: one row per event (day, sentence, cited article), oldest first.
+
+    Each row opens its article with the sentence highlighted (`data-article`, `data-start`,
+    `data-end`: offsets into the article text).
+    """
+    if timeline is None:
+        return (
+            '<div class="timeline empty"><p class="hint">Name a story, e.g. <i>rare earth '
+            "export controls</i>, to see its dated events across the articles.</p></div>"
+        )
+    if not timeline.events:
+        return (
+            f'<div class="timeline empty"><p class="hint">No dated events of '
+            f"“{_esc(timeline.story)}” in the stored articles.</p></div>"
+        )
+    rows = []
+    for event in timeline.events:
+        c = event.citation
+        when = _esc(event.day.isoformat())
+        how = "" if event.dated_by == "text" else ' title="dated by its publication"'
+        rows.append(
+            f'<li class="timeline-event" data-article="{_esc(c.article_id)}" '
+            f'data-start="{c.start}" data-end="{c.end}" tabindex="0" role="button">'
+            f'<time datetime="{when}"{how}>{when}</time>'
+            f'<span class="timeline-text">{_esc(event.text)}</span>'
+            f'<span class="timeline-cite">{_esc(c.title)}'
+            f"{' · ' if _meta_line(c.source, c.published) else ''}"
+            f"{_meta_line(c.source, c.published)}</span>"
+            f"{_also_in_html(c.also_in)}</li>"
+        )
+    return (
+        f'<div class="timeline"><p class="article-count">{len(rows)} events of '
+        f"“{_esc(timeline.story)}”, oldest first</p><ol>{''.join(rows)}</ol></div>"
     )

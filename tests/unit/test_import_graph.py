@@ -22,7 +22,9 @@ ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 # The layers of ../shared/DESIGN.md, lowest first: a module imports only modules of its own layer
 # (inside a subpackage) or of layers before it. `dedup` sits on the store (its index reads it)
 # and under retrieval; `partial`, `evidence` and `conflicts` on citations and under the chain;
-# the package's `__init__` is the public facade over everything.
+# `serialize` (JSON shapes) on the records; `retriever` (LangChain) and `timeline` on the
+# chain's `Assistant`; `api` over the ui it mounts; the package's `__init__` is the public
+# facade over everything.
 LAYERS = [
     "config",
     "errors",
@@ -45,6 +47,7 @@ LAYERS = [
     "records",
     "writelock",
     "lexical_cache",
+    "serialize",
     "store",
     "dedup",
     "retrieve",
@@ -53,8 +56,11 @@ LAYERS = [
     "chain",
     # followed feeds and their refresh, over Assistant.ingest_articles
     "feeds",
+    "retriever",
+    "timeline",
     "evals",
     "ui",
+    "api",
     "cli",
     "__main__",
     "",
