@@ -496,21 +496,15 @@ def _completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
 
 
-def create_api(assistant: Assistant) -> FastAPI:
-    """The FastAPI app with the JSON and OpenAI-compatible endpoints over `assistant`.
+class _Gate:
+    """What every endpoint does around its work: auth, the body limit, errors as one JSON line."""
 
-    Raises:
-        ConfigError: `Settings.auth` is set but not 'user:password'.
-    """
-    from assistant.ui import launch_options
+    def __init__(self, credentials: Any, max_body: int) -> None:
+        self.credentials = credentials
+        self.max_body = max_body
 
-    credentials = launch_options(assistant.settings)["auth"]  # the chat's own check
-    handlers = _Handlers(assistant)
-    app = FastAPI(title="News assistant API", docs_url=None, redoc_url=None, openapi_url=None)
-    max_body = int(MAX_BODY_MB * 1_000_000)
-
-    async def guarded(request: Request, work: Callable[[], Any]) -> Response:
-        if not authorized(request.headers.get("authorization"), credentials):
+    async def run(self, request: Request, work: Callable[[], Any]) -> Response:
+        if not authorized(request.headers.get("authorization"), self.credentials):
             return JSONResponse(
                 error_json("a user name and password are needed (ASSISTANT_AUTH)", "auth_error"),
                 status_code=401,
@@ -536,7 +530,8 @@ def create_api(assistant: Assistant) -> FastAPI:
             )
         return JSONResponse(result)
 
-    async def body_of(request: Request, model: type[Any], limit: int = max_body) -> Any:
+    async def body(self, request: Request, model: type[Any]) -> Any:
+        limit = self.max_body
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise ApiError(413, f"the body is over the {limit / 1_000_000:g} MB limit")
@@ -545,13 +540,32 @@ def create_api(assistant: Assistant) -> FastAPI:
             raise ApiError(413, f"the body is over the {limit / 1_000_000:g} MB limit")
         return parse_body(raw, model)
 
+
+def create_api(assistant: Assistant) -> FastAPI:
+    """The FastAPI app with the JSON and OpenAI-compatible endpoints over `assistant`.
+
+    Raises:
+        ConfigError: `Settings.auth` is set but not 'user:password'.
+    """
+    from assistant.ui import launch_options
+
+    credentials = launch_options(assistant.settings)["auth"]  # the chat's own check
+    gate = _Gate(credentials, int(MAX_BODY_MB * 1_000_000))
+    handlers = _Handlers(assistant)
+    app = FastAPI(title="News assistant API", docs_url=None, redoc_url=None, openapi_url=None)
+    _json_routes(app, gate, handlers, assistant)
+    _openai_routes(app, gate, handlers)
+    return app
+
+
+def _json_routes(app: FastAPI, gate: _Gate, handlers: _Handlers, assistant: Assistant) -> None:
     @app.post("/api/ask")
     async def api_ask(request: Request) -> Response:
         async def work() -> Any:
-            body = await body_of(request, AskIn)
+            body = await gate.body(request, AskIn)
             return await run_in_threadpool(handlers.ask, body)
 
-        return await guarded(request, work)
+        return await gate.run(request, work)
 
     @app.post("/api/ingest")
     async def api_ingest(request: Request) -> Response:
@@ -565,52 +579,52 @@ def create_api(assistant: Assistant) -> FastAPI:
                     if not isinstance(f, str)
                 ]
                 return await run_in_threadpool(handlers.ingest_files, files)
-            body = await body_of(request, IngestIn)
+            body = await gate.body(request, IngestIn)
             host = request.client.host if request.client else None
             return await run_in_threadpool(handlers.ingest_json, body, host)
 
-        return await guarded(request, work)
+        return await gate.run(request, work)
 
     @app.get("/api/articles")
     async def api_articles(request: Request) -> Response:
         async def work() -> Any:
             return await run_in_threadpool(handlers.articles)
 
-        return await guarded(request, work)
+        return await gate.run(request, work)
 
     @app.get("/api/articles/{article_id:path}")
     async def api_article(request: Request, article_id: str) -> Response:
         async def work() -> Any:
             return await run_in_threadpool(handlers.article, article_id)
 
-        return await guarded(request, work)
+        return await gate.run(request, work)
 
     @app.post("/api/timeline")
     async def api_timeline(request: Request) -> Response:
         async def work() -> Any:
-            body = await body_of(request, TimelineIn)
+            body = await gate.body(request, TimelineIn)
             return await run_in_threadpool(handlers.timeline, body)
 
-        return await guarded(request, work)
+        return await gate.run(request, work)
 
+
+def _openai_routes(app: FastAPI, gate: _Gate, handlers: _Handlers) -> None:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         async def work() -> Any:
-            body = await body_of(request, ChatIn)
+            body = await gate.body(request, ChatIn)
             if body.stream:
                 return await run_in_threadpool(handlers.completion_stream, body)
             return await run_in_threadpool(handlers.completion, body)
 
-        return await guarded(request, work)
+        return await gate.run(request, work)
 
     @app.get("/v1/models")
     async def models(request: Request) -> Response:
         async def work() -> Any:
             return handlers.models()
 
-        return await guarded(request, work)
-
-    return app
+        return await gate.run(request, work)
 
 
 def build_server(assistant: Assistant) -> FastAPI:

@@ -332,7 +332,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     --fail-under metric=value exits non-zero when a metric is worse than value (for rates
     where lower is better, such as false_abstention_rate, the value is an upper bound).
     """
-    from assistant.evals import ablation, compare, report, runner
+    from assistant.evals import compare, report, runner
 
     if args.compare:
         old, new = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.compare)
@@ -342,35 +342,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise AssistantError("eval needs at least one SUITE file (or --compare OLD NEW)")
     assistant = _assistant(args)
     if args.ablate:
-        variants = ablation.ABLATIONS
-        if args.variant:
-            unknown = [v for v in args.variant if v not in variants]
-            if unknown:
-                raise AssistantError(
-                    f"--variant {unknown[0]!r} is not an ablation "
-                    f"(choose from: {', '.join(variants)})"
-                )
-            variants = {k: v for k, v in variants.items() if k in args.variant}
-        sections = ablation.run_ablations(
-            [Path(s) for s in args.suites],
-            assistant=assistant,
-            variants=variants,
-            limit=args.limit,
-            progress=sys.stderr.isatty(),
-            report_dir=Path(args.report) if args.report else None,
-            sample=args.sample,
-        )
-        command = "assistant eval " + " ".join(
-            [
-                *args.suites,
-                *(["--limit", str(args.limit)] if args.limit else []),
-                *(["--sample", str(args.sample)] if args.sample else []),
-            ]
-        )
-        table = ablation.render_ablations(sections, command=command + f" --ablate {args.ablate}")
-        Path(args.ablate).write_text(table, encoding="utf-8")
-        print(table)
-        return 0
+        return _ablate(args, assistant)
     failures: list[str] = []
     outputs = []
     for suite in args.suites:
@@ -399,6 +371,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for line in failures:
         print(f"FAIL: {line}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _ablate(args: argparse.Namespace, assistant: Assistant) -> int:
+    """`eval --ablate OUT.md`: one run per variant, the table written and printed."""
+    from assistant.evals import ablation
+
+    variants = ablation.ABLATIONS
+    if args.variant:
+        unknown = [v for v in args.variant if v not in variants]
+        if unknown:
+            raise AssistantError(
+                f"--variant {unknown[0]!r} is not an ablation (choose from: {', '.join(variants)})"
+            )
+        variants = {k: v for k, v in variants.items() if k in args.variant}
+    sections = ablation.run_ablations(
+        [Path(s) for s in args.suites],
+        assistant=assistant,
+        variants=variants,
+        limit=args.limit,
+        progress=sys.stderr.isatty(),
+        report_dir=Path(args.report) if args.report else None,
+        sample=args.sample,
+    )
+    command = "assistant eval " + " ".join(
+        [
+            *args.suites,
+            *(["--limit", str(args.limit)] if args.limit else []),
+            *(["--sample", str(args.sample)] if args.sample else []),
+        ]
+    )
+    table = ablation.render_ablations(sections, command=command + f" --ablate {args.ablate}")
+    Path(args.ablate).write_text(table, encoding="utf-8")
+    print(table)
+    return 0
 
 
 def _doc(fn: Callable[..., Any]) -> tuple[str, str]:
@@ -446,7 +452,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("urls", nargs="*", metavar="URL")
     p = add("models", cmd_models)
     p.add_argument("--fetch", metavar="NAME", help="assemble and verify this model now")
-    p = add("serve", cmd_serve)
+    _serve_args(add("serve", cmd_serve))
+    p = add("timeline", cmd_timeline)
+    p.add_argument("story", help='what the timeline is about, e.g. "rare earth export controls"')
+    p.add_argument("--max", type=int, default=20, help="most events listed (default 20)")
+    p.add_argument("--as-of", help="only articles published up to YYYY-MM-DD")
+    _eval_args(add("eval", cmd_eval))
+    return parser
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    """The options of `serve`."""
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--ingest", nargs="*", metavar="PATH", help="ingest these paths first")
@@ -456,11 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --host without ASSISTANT_AUTH (trusted networks only)",
     )
-    p = add("timeline", cmd_timeline)
-    p.add_argument("story", help='what the timeline is about, e.g. "rare earth export controls"')
-    p.add_argument("--max", type=int, default=20, help="most events listed (default 20)")
-    p.add_argument("--as-of", help="only articles published up to YYYY-MM-DD")
-    p = add("eval", cmd_eval)
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    """The options of `eval`."""
     p.add_argument("suites", nargs="*", metavar="SUITE")
     p.add_argument("--corpus", help="articles to ingest into a fresh eval store")
     p.add_argument("--report", metavar="DIR", help="write report.json/.md/.html here")
@@ -490,7 +505,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="score only retrieval (recall@k/10/20, MRR): retrieve instead of ask, no model",
     )
     p.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two report.json")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
