@@ -235,6 +235,9 @@ class Assistant:
         )
 
     def _report(self, run: _IngestRun, started: float) -> IngestReport:
+        if self.settings.hybrid and (run.added or run.updated):
+            # brought up to date now and saved, so the next process's first question loads it
+            self.retriever.lexical.refresh()
         duplicates: dict[str, list[str]] = {}
         if self.settings.dedupe and (run.added or run.updated):
             index = self.retriever.duplicates

@@ -130,6 +130,11 @@ class LexicalIndex:
         self.built = ""  # how the index in memory came to be: "loaded", "caught up" or "built"
         self.cache_dir = cache_dir
 
+    def refresh(self) -> None:
+        """Bring the index up to the store's revision now (else the next search does)."""
+        with self._lock:
+            self._refresh()
+
     def _refresh(self) -> None:
         # The revision is read before the chunks: a write that lands while they are read
         # changes it again, so the next query rebuilds rather than keep a torn index.

@@ -30,6 +30,7 @@ QUICK_SIZES = (1_000, 10_000)
 FULL_SIZES = (1_000, 10_000, 100_000)
 TARGET_P50_MS = 30.0
 TARGET_AT = 100_000
+FIRST_QUERY_BOUND = 3.0  # first query of a new process / median query (issue 15)
 
 
 def build_store(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
@@ -95,6 +96,7 @@ def run(bench: Bench) -> dict[str, Any]:
     hybrid: dict[int, Any] = {}
     dense: dict[int, Any] = {}
     first_ms: dict[int, float] = {}
+    first_built_ms: dict[int, float] = {}
     for seed, size in enumerate(sizes):
         data_dir = bench.work / f"retrieval-{size}" / "data"
         bench.log(f"retrieval: building a {size}-chunk store (cheap vectors, child process)")
@@ -105,9 +107,18 @@ def run(bench: Bench) -> dict[str, Any]:
         dense[size] = Assistant(
             settings.model_copy(update={"hybrid": False}), embedder=bench.embedder
         )
+        # The first question of a new process, measured first (it pays the process's one-time
+        # costs too): BM25 loaded from what the ingest saved. Then, for the figure before the
+        # index was kept on disk, a second assistant that builds it from every chunk in Chroma.
         with stopwatch() as elapsed:
-            hybrid[size].retrieve(QUESTIONS[0])  # builds the BM25 index from the store
+            hybrid[size].retrieve(QUESTIONS[0])
         first_ms[size] = elapsed() * 1000
+        rebuilt = Assistant(settings, embedder=bench.embedder)
+        rebuilt.retriever.lexical.cache_dir = None
+        with stopwatch() as elapsed:
+            rebuilt.retrieve(QUESTIONS[0])
+        first_built_ms[size] = elapsed() * 1000
+        del rebuilt
         dense[size].retrieve(QUESTIONS[0])
 
     times: dict[int, list[float]] = {s: [] for s in sizes}
@@ -148,8 +159,19 @@ def run(bench: Bench) -> dict[str, Any]:
             f"<= {TARGET_P50_MS:.0f} ms" if size == TARGET_AT else "",
             p50[size] <= TARGET_P50_MS if size == TARGET_AT else None,
             f"p95 {p95[size]:.1f} ms, best {min(times[size]):.1f} ms, dense only p50 "
-            f"{percentile(dense_times[size], 50):.1f} ms, first query (BM25 build) "
-            f"{first_ms[size]:.0f} ms, {built[size]['chunks']} chunks",
+            f"{percentile(dense_times[size], 50):.1f} ms, {built[size]['chunks']} chunks",
+        )
+        for size in sizes
+    ]
+    rows += [
+        row(
+            f"first_query_vs_p50@{size // 1000}k",
+            rounded(first_ms[size] / p50[size], 1),
+            f"<= {FIRST_QUERY_BOUND:.0f}x" if size == TARGET_AT else "",
+            first_ms[size] / p50[size] <= FIRST_QUERY_BOUND if size == TARGET_AT else None,
+            f"first query of a new process {first_ms[size]:.0f} ms with the saved BM25 index; "
+            f"{first_built_ms[size]:.0f} ms building it from the store "
+            f"({first_built_ms[size] / p50[size]:.1f}x p50)",
         )
         for size in sizes
     ]
@@ -183,6 +205,7 @@ def run(bench: Bench) -> dict[str, Any]:
             },
             "best_ms": {str(s): rounded(min(times[s]), 1) for s in sizes},
             "first_query_ms": {str(s): rounded(first_ms[s], 0) for s in sizes},
+            "first_query_built_ms": {str(s): rounded(first_built_ms[s], 0) for s in sizes},
             "question_embedding_p50_ms": rounded(percentile(embed_times, 50), 1),
             "growth_p50_largest_vs_smallest": rounded(growth, 2),
             "stores": {str(s): built[s] for s in sizes},

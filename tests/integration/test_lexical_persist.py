@@ -52,12 +52,12 @@ def test_a_new_process_loads_the_saved_index_or_catches_up_exactly(
 ) -> None:  # type: ignore[no-untyped-def]
     a = make_assistant()
     assert a.ingest([SEEDS, _write(tmp_path / "first.jsonl", "first", 20)]).ok
-    first = _fresh(a)
-    built = _scores(first)
-    assert first.built == "built"
+    scratch = LexicalIndex(a.store)  # no cache: built from every chunk in Chroma
+    built = _scores(scratch)
+    assert scratch.built == "built"
     assert any(built)  # the queries find something
 
-    again = _fresh(a)
+    again = _fresh(a)  # the ingest saved its index: a new process loads it
     assert _scores(again) == built
     assert again.built == "loaded"  # not read from Chroma again
 
@@ -80,6 +80,7 @@ def test_a_deleted_or_torn_cache_is_rebuilt(make_assistant) -> None:  # type: ig
     assert a.ingest([SEEDS]).ok
     first = _fresh(a)
     built = _scores(first)
+    assert first.built == "loaded"
     for folder in first.cache_dir.glob("rev-*"):  # type: ignore[union-attr]
         (folder / "ids.json").write_text("[", encoding="utf-8")
     torn = _fresh(a)
