@@ -64,13 +64,15 @@ integration: setup browser
 	$(BIN)/pytest tests/integration -q
 
 # The seeds suite gates answer quality on the default model; thresholds sit just under the
-# measured figures (1.5B default, evidence selection and the answer check, 34 cases, 2026-12-02:
-# contains-gold 0.65, abstention 1.00, citation precision 1.00, false abstention 0.27). For
+# lower of the figures measured on two machines with the same code and the same AVX2 llama.cpp
+# build (1.5B default, 34 cases): contains-gold 0.65 / 0.54, abstention 1.00 / 1.00, citation
+# precision 1.00 / 1.00, false abstention 0.27 / 0.38 (an Intel Xeon on 2026-12-02, an AMD EPYC
+# with AVX-512 on 2026-12-03; greedy decoding is exact per machine, not across CPUs). For
 # *_rate metrics where lower is better the value is an upper bound.
 eval-seeds: setup
 	$(BIN)/assistant eval evals/seeds.yaml --report .assistant/eval-seeds \
-	  --fail-under answer_contains_gold=0.60 --fail-under abstention_rate=0.85 \
-	  --fail-under citation_precision=0.90 --fail-under false_abstention_rate=0.35
+	  --fail-under answer_contains_gold=0.50 --fail-under abstention_rate=0.85 \
+	  --fail-under citation_precision=0.90 --fail-under false_abstention_rate=0.42
 
 test: setup browser lint
 	$(BIN)/pytest -q
