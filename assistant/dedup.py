@@ -8,20 +8,27 @@ Jaccard similarity reaches `THRESHOLD` into groups (transitively). Retrieval kee
 of one article per group, the best-ranked, and its hits and citations list the other outlets
 (`also_in`).
 
-Like the lexical index, the index lives in memory, is derived from the store and is rebuilt
-when the store's revision changes, so every process sharing a Chroma server agrees on groups.
-Articles stored before signatures existed get theirs computed from their text on first use.
+Like the lexical index, the index is derived from the store and rebuilt when the store's
+revision changes, so every process sharing a Chroma server agrees on groups; the groups built
+at a revision are kept in `<data dir>/dedup/` (a JSON file per revision), so a new process at
+that revision reads them instead of every article's signature. Articles stored before
+signatures existed get theirs computed from their text on first use.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
+import os
 import re
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -86,18 +93,86 @@ class _Member:
 class DuplicateIndex:
     """Groups of near-duplicate stored articles, rebuilt when the store's revision changes."""
 
-    def __init__(self, store: Store, threshold: float = THRESHOLD) -> None:
+    def __init__(
+        self, store: Store, threshold: float = THRESHOLD, cache_dir: Path | None = None
+    ) -> None:
+        """`cache_dir`: where to keep the groups per revision (None: in memory only)."""
         self._store = store
         self._threshold = threshold
         self._lock = threading.Lock()
         self._revision: str | None = None
         self._members: dict[str, _Member] = {}
         self._groups: dict[str, list[str]] = {}
+        self._single: dict[str, Any] = {}  # loaded: articles without a near-duplicate, raw
+        self.cache_dir = cache_dir
 
     def _refresh(self) -> None:
         rev = self._store.revision()
         if rev == self._revision:
             return
+        if self._load(rev):
+            return
+        self._build(rev)
+        self._save(rev)
+
+    def _cache_file(self, rev: str) -> Path | None:
+        safe = "".join(c for c in rev if c.isalnum()) or "empty"
+        return self.cache_dir / f"rev-{safe}-{self._threshold}.json" if self.cache_dir else None
+
+    def _load(self, rev: str) -> bool:
+        path = self._cache_file(rev)
+        if path is None or not path.is_file():
+            return False
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            groups: dict[str, list[str]] = data["groups"]
+            outlets = data["outlets"]
+            members = {
+                aid: _Member(Outlet.model_validate(outlets[aid]), group)
+                for group, ids in groups.items()
+                for aid in ids
+            }
+            single = dict(data["single"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False  # torn or foreign: build it again
+        self._members, self._groups, self._single, self._revision = members, groups, single, rev
+        return True
+
+    def _save(self, rev: str) -> None:
+        """Keep the groups of `rev` (only groups of two or more are spelled out)."""
+        path = self._cache_file(rev)
+        if path is None:
+            return
+        multi = {g: ids for g, ids in self._groups.items() if len(ids) > 1}
+        data = {
+            "groups": multi,
+            "outlets": {
+                a: self._members[a].outlet.model_dump(mode="json")
+                for ids in multi.values()
+                for a in ids
+            },
+            "single": {
+                ids[0]: self._members[ids[0]].outlet.model_dump(mode="json")
+                for ids in self._groups.values()
+                if len(ids) == 1
+            },
+        }
+        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            return  # only slower next time
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        kept = sorted(path.parent.glob("rev-*.json"), key=lambda f: f.stat().st_mtime)
+        for old in kept[:-2]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+    def _build(self, rev: str) -> None:
         records = {
             aid: (outlet, decode(sig) if sig is not None else None)
             for aid, (outlet, sig) in self._store.article_signatures().items()
@@ -143,7 +218,7 @@ class DuplicateIndex:
             for aid in ids:
                 members[aid] = _Member(records[aid][0], ids[0])
             by_group[ids[0]] = ids
-        self._members, self._groups, self._revision = members, by_group, rev
+        self._members, self._groups, self._single, self._revision = members, by_group, {}, rev
 
     def group(self, article_id: str) -> list[Outlet]:
         """Every stored article in `article_id`'s group (itself included), first published first."""
@@ -151,7 +226,8 @@ class DuplicateIndex:
             self._refresh()
             member = self._members.get(article_id)
             if member is None:
-                return []
+                raw = self._single.get(article_id)
+                return [Outlet.model_validate(raw)] if raw is not None else []
             return [self._members[a].outlet for a in self._groups[member.group]]
 
     def groups(self) -> list[list[Outlet]]:

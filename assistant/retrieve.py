@@ -240,7 +240,7 @@ class Retriever:
         self.embedder = embedder
         key = cache_key(store.location, settings.collection, LEXICAL_VERSION)
         self.lexical = LexicalIndex(store, settings.data_dir / "lexical" / key)
-        self.duplicates = DuplicateIndex(store)
+        self.duplicates = DuplicateIndex(store, cache_dir=settings.data_dir / "dedup" / key)
         self._newest: tuple[str, date | None] | None = None
 
     def newest_published(self) -> date | None:

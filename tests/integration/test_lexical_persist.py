@@ -86,3 +86,39 @@ def test_a_deleted_or_torn_cache_is_rebuilt(make_assistant) -> None:  # type: ig
     torn = _fresh(a)
     assert _scores(torn) == built
     assert torn.built == "built"
+
+
+def test_a_new_process_reads_the_saved_near_duplicate_groups(
+    make_assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant.dedup import DuplicateIndex
+
+    story = (
+        "The harbour council approved a night ferry to Marlow Island on Monday, after a vote of "
+        "seven to two. The ferry will run every hour from nine in the evening until two in the "
+        "morning, starting in March, and tickets will cost four dollars for adults."
+    )
+    path = tmp_path / "wire.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for aid, source in (("wire-ap", "AP"), ("wire-nbc", "NBC")):
+            out.write(
+                json.dumps({"id": aid, "title": "Night ferry", "source": source, "text": story})
+            )
+            out.write("\n")
+    a = make_assistant()
+    assert a.ingest([SEEDS, path]).ok
+    built = DuplicateIndex(a.store)  # no cache: from every article's signature
+    want = ([o.article_id for o in built.group("wire-nbc")], built.groups())
+    assert want[0] == ["wire-ap", "wire-nbc"] and len(want[1]) == 1
+    seed_id = next(i.id for i in a.articles() if not i.id.startswith("wire-"))
+    cache_dir = a.retriever.duplicates.cache_dir
+    assert cache_dir is not None and list(cache_dir.glob("rev-*.json"))  # the ingest saved them
+
+    def no_signatures() -> None:
+        raise AssertionError("read every article's signature instead of the saved groups")
+
+    monkeypatch.setattr(a.store, "article_signatures", no_signatures)
+    loaded = DuplicateIndex(a.store, cache_dir=cache_dir)
+    assert ([o.article_id for o in loaded.group("wire-nbc")], loaded.groups()) == want
+    assert loaded.group(seed_id) == built.group(seed_id)  # an article alone in its group
+    assert loaded.group("missing") == []
