@@ -32,6 +32,7 @@ from assistant.config import Settings
 from assistant.loaders import load_file
 from assistant.store import Store
 from tests.conftest import ROOT
+from tests.integration.clienv import cli_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -74,14 +75,7 @@ def _settings(data_dir: Path) -> Settings:
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(data_dir),
-        "ASSISTANT_CHUNK_SIZE": str(CHUNK_SIZE),
-        "ASSISTANT_CHUNK_OVERLAP": "0",
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
+    return cli_env(data_dir, CHUNK_SIZE)
 
 
 def _ingest(data_dir: Path, *paths: Path) -> subprocess.Popen[str]:

@@ -19,7 +19,6 @@ the last edition without duplicates and without embedding again what was already
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -39,6 +38,7 @@ from assistant.retrieve import Retriever
 from assistant.store import Store, chunking_key
 from assistant.types import Article, text_sha256
 from tests.conftest import ROOT
+from tests.integration.clienv import cli_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -169,14 +169,7 @@ def _settings(data_dir: Path) -> Settings:
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ASSISTANT_DATA_DIR": str(data_dir),
-        "ASSISTANT_CHUNK_SIZE": str(CHUNK_SIZE),
-        "ASSISTANT_CHUNK_OVERLAP": "0",
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
+    return cli_env(data_dir, CHUNK_SIZE)
 
 
 def _open_store(data_dir: Path) -> Store:
