@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -45,8 +46,8 @@ class Corpus:
     def from_lists(cls, ids: list[str], docs: list[list[int]], vocab: dict[str, int]) -> Corpus:
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum([len(d) for d in docs], out=offsets[1:])
-        flat = [t for d in docs for t in d]
-        return cls(ids, np.asarray(flat, dtype=np.int32), offsets, vocab)
+        flat = np.fromiter(itertools.chain.from_iterable(docs), np.int32, count=int(offsets[-1]))
+        return cls(ids, flat, offsets, vocab)
 
     def doc(self, i: int) -> list[int]:
         return self.tokens[self.offsets[i] : self.offsets[i + 1]].tolist()  # type: ignore[no-any-return]

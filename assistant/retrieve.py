@@ -146,34 +146,34 @@ class LexicalIndex:
             bm25, ids = loaded
             self.built = "loaded"
         else:
-            corpus = self._corpus()
+            ids, docs, vocab = self._corpus()
+            corpus = Corpus.from_lists(ids, docs, vocab)
             bm25 = None
-            if corpus.ids:
+            if ids:
                 import bm25s
 
                 bm25 = bm25s.BM25()
-                docs = [corpus.doc(i) for i in range(len(corpus.ids))]
-                bm25.index((docs, corpus.vocab), show_progress=False)
-                del docs
+                bm25.index((docs, vocab), show_progress=False)
+            del docs
             if self.cache_dir:
                 save(self.cache_dir, rev, bm25, corpus)
-            ids = corpus.ids
         vocab = bm25.vocab_dict if bm25 is not None else {}
         self._ids, self._bm25, self._revision = ids, bm25, rev
         self._vocab = {t: i for t, i in vocab.items() if t}
 
-    def _corpus(self) -> Corpus:
-        """Every chunk's tokens: the newest saved ones that are still stored, plus the rest."""
+    def _corpus(self) -> tuple[list[str], list[list[int]], dict[str, int]]:
+        """(store ids, token ids, vocabulary) of every chunk: the newest saved tokens of the
+        chunks still stored, plus the rest read and tokenised."""
         base = load_newest_corpus(self.cache_dir) if self.cache_dir else None
         if base is None:
             self.built = "built"
             return self._read(self._store.iter_chunk_records(), {}, [], [])
         self.built, old = "caught up", base[1]
-        current = self._store.chunk_ids()
+        current = dict.fromkeys(self._store.chunk_ids())  # paging may repeat an id
         at = {cid: i for i, cid in enumerate(old.ids)}
         ids = [cid for cid in current if cid in at]
         docs = [old.doc(at[cid]) for cid in ids]
-        added = [cid for cid in dict.fromkeys(current) if cid not in at]
+        added = [cid for cid in current if cid not in at]
         pages = (self._page(added[i : i + _PAGE]) for i in range(0, len(added), _PAGE))
         return self._read(pages, dict(old.vocab), ids, docs)
 
@@ -191,8 +191,8 @@ class LexicalIndex:
         vocab: dict[str, int],
         ids: list[str],
         docs: list[list[int]],
-    ) -> Corpus:
-        """`ids` and `docs` with the chunks of `pages` tokenised and added."""
+    ) -> tuple[list[str], list[list[int]], dict[str, int]]:
+        """`ids`, `docs` and `vocab` with the chunks of `pages` tokenised and added."""
         seen = set(ids)
         # Token ids, not token strings: at 100k chunks the strings alone take ~0.5 GB, while
         # each id is a pointer to an int the vocabulary already holds.
@@ -212,7 +212,7 @@ class LexicalIndex:
                     words = " ".join([str(meta.get("title") or ""), *url_words(meta.get("url"))])
                     head = heads[aid] = _token_ids(words, vocab, memo) * META_WEIGHT
                 docs.append(_token_ids(text, vocab, memo) + head)
-        return Corpus.from_lists(ids, docs, vocab)
+        return ids, docs, vocab
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Top `n` chunks for `query` as (store id, BM25 score > 0)."""
