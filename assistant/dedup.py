@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.conflicts import contradicts
+from assistant.lexical_cache import prune, revision_name
 from assistant.types import Hit, Outlet
 
 if TYPE_CHECKING:
@@ -116,8 +117,8 @@ class DuplicateIndex:
         self._save(rev)
 
     def _cache_file(self, rev: str) -> Path | None:
-        safe = "".join(c for c in rev if c.isalnum()) or "empty"
-        return self.cache_dir / f"rev-{safe}-{self._threshold}.json" if self.cache_dir else None
+        name = f"{revision_name(rev)}-{self._threshold}.json"
+        return self.cache_dir / name if self.cache_dir else None
 
     def _load(self, rev: str) -> bool:
         path = self._cache_file(rev)
@@ -167,10 +168,7 @@ class DuplicateIndex:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        kept = sorted(path.parent.glob("rev-*.json"), key=lambda f: f.stat().st_mtime)
-        for old in kept[:-2]:
-            with contextlib.suppress(OSError):
-                old.unlink()
+        prune(path.parent, "rev-*.json")
 
     def _build(self, rev: str) -> None:
         records = {

@@ -59,9 +59,13 @@ def cache_key(location: str, collection: str, tokenizer: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def revision_name(revision: str) -> str:
+    """`rev-<revision>`, safe as a file name whatever the revision holds."""
+    return "rev-" + ("".join(c for c in revision if c.isalnum()) or "empty")
+
+
 def _folder(root: Path, revision: str) -> Path:
-    safe = "".join(c for c in revision if c.isalnum()) or "empty"
-    return root / f"rev-{safe}"
+    return root / revision_name(revision)
 
 
 def load_index(root: Path, revision: str) -> tuple[Any, list[str]] | None:
@@ -118,12 +122,18 @@ def save(root: Path, revision: str, bm25: Any, corpus: Corpus) -> None:
         log.debug("lexical cache %s not saved: %s", target, exc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _prune(root)
+    prune(root)
 
 
-def _prune(root: Path) -> None:
-    for old in sorted(root.glob("rev-*"), key=_mtime, reverse=True)[KEEP:]:
-        shutil.rmtree(old, ignore_errors=True)
+def prune(root: Path, pattern: str = "rev-*") -> None:
+    """Delete all but the KEEP newest entries (folders or files) of `root` matching `pattern`;
+    one another process deletes first is no error."""
+    for old in sorted(root.glob(pattern), key=_mtime, reverse=True)[KEEP:]:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def _mtime(path: Path) -> float:
