@@ -655,7 +655,9 @@ class _IngestRun:
         for article, chunks in self.pending:
             items.append((article, chunks, vectors[offset : offset + len(chunks)]))
             offset += len(chunks)
-        self.store.put(items, self.key, signatures=_signatures(self.pending))
+        written = self.store.put(items, self.key, signatures=_signatures(self.pending))
+        if self.settings.hybrid:  # the ingest's end then need not read them back for BM25
+            self.assistant.retriever.lexical.note(*written)
         self.chunks += len(texts)
         self.pending, self.pending_chunks = [], 0
 

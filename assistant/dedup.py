@@ -34,6 +34,7 @@ import numpy as np
 
 from assistant.conflicts import contradicts
 from assistant.lexical_cache import prune, revision_name
+from assistant.memory import trim
 from assistant.types import Hit, Outlet
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ class DuplicateIndex:
             return
         self._build(rev)
         self._save(rev)
+        trim()  # what reading every article record left in the allocator
 
     def _cache_file(self, rev: str) -> Path | None:
         name = f"{revision_name(rev)}-{self._threshold}.json"

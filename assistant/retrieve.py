@@ -17,7 +17,16 @@ from assistant.chunking import sentence_spans
 from assistant.config import Settings
 from assistant.dedup import DuplicateIndex
 from assistant.embeddings import Embedder
-from assistant.lexical_cache import Corpus, cache_key, load_index, load_newest_corpus, save
+from assistant.lexical_cache import (
+    Corpus,
+    CorpusBuilder,
+    build_bm25,
+    cache_key,
+    load_index,
+    load_newest_corpus,
+    save,
+)
+from assistant.memory import trim
 from assistant.store import Store, StoredChunk
 from assistant.text import TOKEN_RE
 from assistant.text import bm25_tokens as tokenize
@@ -128,6 +137,8 @@ class LexicalIndex:
         self._bm25: Any = None
         self._vocab: dict[str, int] = {}
         self.built = ""  # how the index in memory came to be: "loaded", "caught up" or "built"
+        self._noted = CorpusBuilder({})  # see `note`
+        self._noted_memo: dict[str, tuple[int, ...]] = {}
         self.cache_dir = cache_dir
 
     def refresh(self) -> None:
@@ -146,36 +157,64 @@ class LexicalIndex:
             bm25, ids = loaded
             self.built = "loaded"
         else:
-            ids, docs, vocab = self._corpus()
-            corpus = Corpus.from_lists(ids, docs, vocab)
-            bm25 = None
-            if ids:
-                import bm25s
-
-                bm25 = bm25s.BM25()
-                bm25.index((docs, vocab), show_progress=False)
-            del docs
+            corpus = self._corpus()
+            ids = corpus.ids
+            bm25 = build_bm25(corpus) if ids else None
             if self.cache_dir:
                 save(self.cache_dir, rev, bm25, corpus)
+            del corpus
+            trim()  # what reading the chunks left in the allocator
         vocab = bm25.vocab_dict if bm25 is not None else {}
         self._ids, self._bm25, self._revision = ids, bm25, rev
         self._vocab = {t: i for t, i in vocab.items() if t}
 
-    def _corpus(self) -> tuple[list[str], list[list[int]], dict[str, int]]:
-        """(store ids, token ids, vocabulary) of every chunk: the newest saved tokens of the
-        chunks still stored, plus the rest read and tokenised."""
+    def note(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> None:
+        """Tokenise chunks this process has just stored, so that the next refresh need not
+        read them back from the store (reading every chunk back through Chroma grew an
+        ingest's memory by ~6 kB per chunk, Chroma's own caches). Store ids name one version
+        of a chunk, so what is noted cannot go stale; a noted chunk since removed is dropped."""
+        with self._lock:
+            self._read([(ids, texts, metas)], self._noted, set(), self._noted_memo)
+
+    def _take_noted(self) -> Corpus | None:
+        if not self._noted.ids:
+            return None
+        noted = self._noted.corpus()
+        self._noted, self._noted_memo = CorpusBuilder({}), {}
+        return noted
+
+    def _corpus(self) -> Corpus:
+        """Every chunk's store id and token ids: the newest saved tokens of the chunks still
+        stored and those noted since, plus the rest read and tokenised."""
         base = load_newest_corpus(self.cache_dir) if self.cache_dir else None
-        if base is None:
+        noted = self._take_noted()
+        if base is None and noted is None:
             self.built = "built"
-            return self._read(self._store.iter_chunk_records(), {}, [], [])
-        self.built, old = "caught up", base[1]
+            builder = CorpusBuilder({})
+            self._read(self._store.iter_chunk_records(), builder, set(), {})
+            return builder.corpus()
+        self.built = "caught up" if base else "built"
         current = dict.fromkeys(self._store.chunk_ids())  # paging may repeat an id
-        at = {cid: i for i, cid in enumerate(old.ids)}
-        ids = [cid for cid in current if cid in at]
-        docs = [old.doc(at[cid]) for cid in ids]
-        added = [cid for cid in current if cid not in at]
-        pages = (self._page(added[i : i + _PAGE]) for i in range(0, len(added), _PAGE))
-        return self._read(pages, dict(old.vocab), ids, docs)
+        olds: list[Corpus] = []
+        if base is not None:
+            olds.append(base[1])
+        if noted is not None:  # numbered in the saved corpus's vocabulary, if any
+            olds.append(noted.in_vocab(base[1].vocab) if base else noted)
+        vocab = olds[0].vocab
+        del base, noted
+        parts: list[Corpus] = []
+        for old in olds:
+            at = {cid: i for i, cid in enumerate(old.ids)}
+            parts.append(old.select([at[cid] for cid in current if cid in at]))
+            current = dict.fromkeys(cid for cid in current if cid not in at)
+        del olds
+        added = list(current)
+        if added:
+            builder = CorpusBuilder(vocab)
+            pages = (self._page(added[i : i + _PAGE]) for i in range(0, len(added), _PAGE))
+            self._read(pages, builder, set(), {})
+            parts.append(builder.corpus())
+        return Corpus.concat(parts, vocab)
 
     def _page(self, ids: list[str]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """(ids, texts, metadata) of some chunks, as `Store.iter_chunk_records` pages them."""
@@ -188,22 +227,19 @@ class LexicalIndex:
     @staticmethod
     def _read(
         pages: Iterable[tuple[list[str], list[str], list[dict[str, Any]]]],
-        vocab: dict[str, int],
-        ids: list[str],
-        docs: list[list[int]],
-    ) -> tuple[list[str], list[list[int]], dict[str, int]]:
-        """`ids`, `docs` and `vocab` with the chunks of `pages` tokenised and added."""
-        seen = set(ids)
-        # Token ids, not token strings: at 100k chunks the strings alone take ~0.5 GB, while
-        # each id is a pointer to an int the vocabulary already holds.
-        memo: dict[str, tuple[int, ...]] = {}
+        builder: CorpusBuilder,
+        seen: set[str],
+        memo: dict[str, tuple[int, ...]],
+    ) -> None:
+        """Tokenise the chunks of `pages` not `seen` into `builder` (its vocabulary grows;
+        `memo` caches each raw word's token ids in that vocabulary)."""
+        vocab = builder.vocab
         heads: dict[str, list[int]] = {}
         for page_ids, texts, metas in pages:
             for cid, text, meta in zip(page_ids, texts, metas, strict=True):
                 if cid in seen:  # offset paging under concurrent writes can repeat a record
                     continue
                 seen.add(cid)
-                ids.append(cid)
                 # An article's title and URL slug name its story even where a chunk does not
                 # (some pages are all boilerplate but for them); each chunk carries them.
                 aid = str(meta.get("article_id", cid))
@@ -211,8 +247,7 @@ class LexicalIndex:
                 if head is None:
                     words = " ".join([str(meta.get("title") or ""), *url_words(meta.get("url"))])
                     head = heads[aid] = _token_ids(words, vocab, memo) * META_WEIGHT
-                docs.append(_token_ids(text, vocab, memo) + head)
-        return ids, docs, vocab
+                builder.add(cid, _token_ids(text, vocab, memo) + head)
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Top `n` chunks for `query` as (store id, BM25 score > 0)."""

@@ -37,6 +37,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, StoreError
+from assistant.memory import limit_arenas
 from assistant.records import (
     ArticleInfo,
     StoredChunk,
@@ -113,19 +114,19 @@ class Store:
     def __init__(self, settings: Settings, embedding_model: str) -> None:
         self.settings = settings
         self.embedding_model = embedding_model
+        limit_arenas()  # before Chroma's threads allocate: see assistant/memory.py
         self._client = self._connect(settings)
         self._dim: int | None = None
         self._versions_lock = threading.Lock()
         self._versions_seen: tuple[str, dict[str, str]] | None = None  # (revision, versions)
         self._write_page = _write_page(self._client)
-        # The write lock (embedded only), the guard keeping a reopen from swapping the client
-        # under a write, and the revision this process last wrote or read its vectors at.
+        # the write lock (embedded only); a reopen never swaps the client under a write (_swap)
         self._write_lock: WriteLock | None = None
         if not settings.chroma_url:
             self._write_lock = WriteLock(settings.data_dir, settings.write_lock_timeout)
         self._swap = threading.RLock()
         self._open_collections()
-        self._seen = self.revision()
+        self._seen = self.revision()  # the revision this process last wrote or read at
 
     def _open_collections(self) -> None:
         prefix = self.settings.collection
@@ -292,9 +293,8 @@ class Store:
         return self._all_versions()[0]
 
     def current_versions(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """`versions(article_ids)`, each read once per store revision (which any write moves):
-        a new process's first question reads its ~40 articles, not every article's version
-        (1.6 s at 24k). The revision is read first: a write meanwhile moves it again."""
+        """`versions(article_ids)`, each read once per store revision (any write moves it): a
+        first question reads its ~40 articles, not every version (1.6 s at 24k)."""
         rev = self.revision()
         with self._versions_lock:
             if self._versions_seen is None or self._versions_seen[0] != rev:
@@ -541,8 +541,8 @@ class Store:
         chunking: str,
         *,
         signatures: Mapping[str, str],
-    ) -> None:
-        """Store articles with their chunks and chunk vectors, crash-safely.
+    ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Store articles with chunks and vectors, crash-safely; returns (ids, texts, metadata).
 
         Args:
             items: (article, its chunks, one vector per chunk).
@@ -551,7 +551,7 @@ class Store:
                 `dedup` before the store; persisted here as the record's `minhash`).
         """
         if not items:
-            return
+            return [], [], []
         written = int(time.time())  # lets repair() tell a crashed write from a running one
         ids, vecs, docs, metas = chunk_records(items, chunking, written, self.store_id)
         if vecs:
@@ -568,6 +568,7 @@ class Store:
             # 3. drop what the previous versions left behind
             self._drop_stale(items, chunking)
             self._bump()
+        return ids, docs, metas
 
     def _drop_stale(
         self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]], chunking: str

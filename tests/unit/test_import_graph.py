@@ -46,6 +46,8 @@ LAYERS = [
     "llm",
     "records",
     "writelock",
+    # the C allocator's arenas and trimming, under the store (Chroma's threads allocate)
+    "memory",
     "lexical_cache",
     "serialize",
     "store",

@@ -8,7 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.lexical_cache import KEEP, Corpus, load_index, load_newest_corpus, save
+from assistant import lexical_cache
+from assistant.lexical_cache import (
+    KEEP,
+    Corpus,
+    CorpusBuilder,
+    build_bm25,
+    load_index,
+    load_newest_corpus,
+    save,
+)
 
 DOCS = [[0, 1, 2], [2, 3], [], [1, 1, 4]]
 VOCAB = {"": 0, "tariff": 1, "china": 2, "rare": 3, "earth": 4}
@@ -83,3 +92,58 @@ def test_an_unwritable_cache_is_only_slower(tmp_path: Path) -> None:
     corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
     save(blocker, "rev1", _index(corpus), corpus)  # does not raise
     assert load_index(blocker, "rev1") is None
+
+
+def _random_corpus(n_docs: int, n_vocab: int, seed: int) -> Corpus:
+    rng = np.random.default_rng(seed)
+    docs = [
+        [int(t) % n_vocab for t in rng.zipf(1.3, size=int(rng.integers(0, 120)))]
+        for _ in range(n_docs)
+    ]
+    vocab = {f"w{i}": i for i in range(n_vocab)}
+    return Corpus.from_lists([f"d{i}" for i in range(n_docs)], docs, vocab)
+
+
+@pytest.mark.parametrize("block", [7, 1024])
+def test_build_bm25_gives_bm25s_own_index(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # several blocks (7 documents each) and one block must both give bm25s's matrix
+    monkeypatch.setattr(lexical_cache, "_BLOCK", block)
+    corpus = _random_corpus(300, 500, seed=block)
+    ours, theirs = build_bm25(corpus), _index(corpus)
+    assert np.array_equal(ours.scores["indptr"], theirs.scores["indptr"])
+    assert np.array_equal(ours.scores["indices"], theirs.scores["indices"])
+    assert np.allclose(ours.scores["data"], theirs.scores["data"], rtol=1e-5, atol=0)
+    assert ours.scores["num_docs"] == theirs.scores["num_docs"] == 300
+    assert ours.vocab_dict == theirs.vocab_dict
+    for terms in (["w1"], ["w2", "w40"], ["w499", "w3", "w1"]):
+        assert np.allclose(ours.get_scores(terms), theirs.get_scores(terms), rtol=1e-5)
+
+
+def test_a_built_index_saves_and_loads_like_bm25s_own(tmp_path: Path) -> None:
+    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    save(tmp_path, "rev1", build_bm25(corpus), corpus)
+    loaded = load_index(tmp_path, "rev1")
+    assert loaded is not None
+    assert np.allclose(loaded[0].get_scores(["china"]), _index(corpus).get_scores(["china"]))
+
+
+def test_a_corpus_selects_and_concatenates_documents_in_any_order() -> None:
+    old = Corpus.from_lists(IDS, DOCS, VOCAB)
+    assert old.select([0, 1, 2, 3]) is old  # all of it, in order: no copy
+    for rows in ([0, 1, 2], [3, 0], [1, 3], []):
+        builder = CorpusBuilder(VOCAB)
+        builder.add("new", [4, 4, 2])
+        built = Corpus.concat([old.select(rows), builder.corpus()], VOCAB)
+        assert built.ids == [IDS[r] for r in rows] + ["new"]
+        want = [DOCS[r] for r in rows] + [[4, 4, 2]]
+        assert [built.doc(i) for i in range(len(built.ids))] == want
+        assert built.tokens.dtype == np.int32 and list(built.offsets[:1]) == [0]
+
+
+def test_a_corpus_renumbered_into_another_vocabulary_keeps_its_words() -> None:
+    other = {"zebra": 0, "china": 1}
+    moved = Corpus.from_lists(IDS, DOCS, VOCAB).in_vocab(other)
+    words = {i: w for w, i in other.items()}
+    back = {i: w for w, i in VOCAB.items()}
+    for i, doc in enumerate(DOCS):
+        assert [words[t] for t in moved.doc(i)] == [back[t] for t in doc]

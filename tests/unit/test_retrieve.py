@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,54 @@ def test_lexical_index_finds_a_chunk_by_its_articles_title_and_url() -> None:
         "ford#1@v",
     }
     assert [cid for cid, _ in index.search("new bottle for Sprite", 5)] == ["soda#0@v"]
+
+
+class FakeNotingStore(FakeChunkStore):
+    """FakeChunkStore with the id listing and by-id reads of a catch-up, which it counts."""
+
+    def __init__(self, records: list[tuple[str, str, dict[str, str]]]) -> None:
+        super().__init__(records)
+        self.read: list[str] = []
+
+    def chunk_ids(self) -> list[str]:
+        return [r[0] for r in self.records]
+
+    def chunks_by_ids(self, ids: list[str]) -> tuple[list[Any], list[str]]:
+        self.read += ids
+        found = []
+        for cid, text, meta in self.records:
+            if cid in ids:
+                chunk = SimpleNamespace(text=text, article_id=meta["article_id"])
+                found.append((cid, SimpleNamespace(chunk=chunk, title=None, url=None)))
+        return found, []
+
+    def iter_chunk_records(self, batch: int = 2) -> Iterator[Any]:
+        self.read += [r[0] for r in self.records]
+        yield from super().iter_chunk_records(batch)
+
+
+def test_chunks_noted_at_ingest_are_not_read_back_and_score_as_if_read() -> None:
+    from assistant.retrieve import LexicalIndex
+
+    records = [
+        ("a#0@v", "Tariffs on Chinese steel rose to 25 percent.", {"article_id": "a"}),
+        ("b#0@v", "Rare earth exports from China fell.", {"article_id": "b"}),
+        ("c#0@v", "Steel mills in Ohio hired workers.", {"article_id": "c"}),
+    ]
+    noting = FakeNotingStore(records)
+    noted = LexicalIndex(noting)  # type: ignore[arg-type]
+    # the ingest noted the first two; the third was written by another process
+    noted.note(
+        [r[0] for r in records[:2]], [r[1] for r in records[:2]], [r[2] for r in records[:2]]
+    )
+    reading = FakeNotingStore(records)
+    read = LexicalIndex(reading)  # type: ignore[arg-type]
+    for query in ("steel tariffs", "China rare earth exports", "Ohio steel"):
+        got, want = noted.search(query, 3), read.search(query, 3)
+        assert [cid for cid, _ in got] == [cid for cid, _ in want] != []
+        assert [score for _, score in got] == pytest.approx([score for _, score in want])
+    assert noting.read == ["c#0@v"]  # only the chunk it had not noted
+    assert len(reading.read) == 3
 
 
 def test_filters_build_chroma_where_and_agree_in_python() -> None:
