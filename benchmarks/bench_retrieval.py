@@ -31,6 +31,7 @@ FULL_SIZES = (1_000, 10_000, 100_000)
 TARGET_P50_MS = 30.0
 TARGET_AT = 100_000
 FIRST_QUERY_BOUND = 3.0  # first query of a new process / median query (issue 15)
+RSS_BEYOND_CHROMA_KB = 2.0  # ingest peak RSS growth per chunk beyond Chroma's own (issue 15)
 
 
 def build_store(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
@@ -65,7 +66,81 @@ def build_store(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _build_in_child(bench: Bench, data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
+def build_chroma_only(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
+    """The baseline of `build_store`: the same articles chunked the same way, their records
+    upserted straight into two Chroma collections (chunks, articles), nothing else.
+
+    Returns:
+        Chunks written and this process's peak RSS.
+    """
+    import chromadb
+    import numpy as np
+
+    from assistant.chain import INGEST_BATCH_CHUNKS
+    from assistant.chunking import chunk_article
+    from assistant.config import Settings
+    from assistant.loaders import load_file
+    from assistant.memory import limit_arenas
+    from assistant.types import Article
+    from benchmarks.scale import CHUNKS_PER_ARTICLE
+    from benchmarks.synth import SEEDS, collect_paragraphs, default_corpus, synth_articles
+    from benchmarks.synth import write_jsonl as write_synth
+
+    corpus = data_dir.parent / "synth.jsonl"
+    paragraphs = collect_paragraphs(SEEDS, default_corpus())
+    write_synth(synth_articles(round(chunks / CHUNKS_PER_ARTICLE), paragraphs, seed=seed), corpus)
+    del paragraphs
+    settings = Settings(data_dir=data_dir, chroma_url=None)
+    limit_arenas()  # as the store does
+    client = chromadb.PersistentClient(path=str(data_dir / "chroma"))
+    space = {"hnsw:space": "cosine"}
+    chunk_col = client.get_or_create_collection("baseline-chunks", metadata=space)
+    article_col = client.get_or_create_collection("baseline-articles", metadata=space)
+    rng = np.random.default_rng(seed)
+    written = 0
+    chunk_rows: list[tuple[str, str, dict[str, Any]]] = []
+    article_rows: list[tuple[str, str, dict[str, Any], int]] = []
+
+    def flush() -> None:  # pages of about the ingest's batch, as `Store.put` writes them
+        if not chunk_rows:
+            return
+        vectors = rng.standard_normal((len(chunk_rows), 384)).astype(np.float32)
+        chunk_col.upsert(
+            ids=[r[0] for r in chunk_rows],
+            embeddings=vectors,
+            documents=[r[1] for r in chunk_rows],
+            metadatas=[r[2] for r in chunk_rows],
+        )
+        article_col.upsert(
+            ids=[r[0] for r in article_rows],
+            embeddings=rng.standard_normal((len(article_rows), 384)).astype(np.float32),
+            documents=[r[1] for r in article_rows],
+            metadatas=[r[2] for r in article_rows],
+        )
+        chunk_rows.clear()
+        article_rows.clear()
+
+    for article in load_file(corpus):
+        if not isinstance(article, Article):
+            continue
+        pieces = chunk_article(article, size=settings.chunk_size, overlap=settings.chunk_overlap)
+        meta = {"article_id": article.id, "title": article.title, "url": article.url or ""}
+        chunk_rows += [
+            (f"{article.id}:{c.index}", c.text, {**meta, "start": c.start, "end": c.end})
+            for c in pieces
+        ]
+        minhash = {"title": article.title, "sha256": article.sha256, "minhash": "x" * 344}
+        article_rows.append((article.id, article.text, minhash, len(pieces)))
+        written += len(pieces)
+        if len(chunk_rows) >= INGEST_BATCH_CHUNKS:
+            flush()
+    flush()
+    return {"chunks": written, "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def _build_in_child(
+    bench: Bench, data_dir: Path, chunks: int, seed: int, *, chroma_only: bool = False
+) -> dict[str, Any]:
     command = [
         sys.executable,
         "-m",
@@ -76,6 +151,7 @@ def _build_in_child(bench: Bench, data_dir: Path, chunks: int, seed: int) -> dic
         str(chunks),
         "--seed",
         str(seed),
+        *(["--chroma-only"] if chroma_only else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=child_env(), check=False)
     if done.returncode != 0:
@@ -113,6 +189,9 @@ def run(bench: Bench) -> dict[str, Any]:
         with stopwatch() as elapsed:
             hybrid[size].retrieve(QUESTIONS[0])
         first_ms[size] = elapsed() * 1000
+        baseline = bench.work / f"retrieval-{size}-chroma" / "data"
+        bench.log(f"retrieval: the same records straight into Chroma (baseline, {size})")
+        built[size]["chroma_only"] = _build_in_child(bench, baseline, size, seed, chroma_only=True)
         rebuilt = Assistant(settings, embedder=bench.embedder)
         rebuilt.retriever.lexical.cache_dir = None
         with stopwatch() as elapsed:
@@ -152,6 +231,12 @@ def run(bench: Bench) -> dict[str, Any]:
     size_ratio = chunks_big / chunks_small
     rss_small, rss_big = built[small]["peak_rss_mb"], built[big]["peak_rss_mb"]
     kb_per_chunk = (rss_big - rss_small) * 1024 / max(1, chunks_big - chunks_small)
+    only_small, only_big = (built[s]["chroma_only"] for s in (small, big))
+    chroma_kb = (
+        (only_big["peak_rss_mb"] - only_small["peak_rss_mb"])
+        * 1024
+        / max(1, only_big["chunks"] - only_small["chunks"])
+    )
     rows = [
         row(
             f"retrieval_p50_ms@{size // 1000}k",
@@ -195,6 +280,17 @@ def run(bench: Bench) -> dict[str, Any]:
             f"{chunks_big}; a 384-float vector is 1.5 kB in Chroma's in-memory HNSW index",
         )
     )
+    rows.append(
+        row(
+            "ingest_rss_growth_beyond_chroma_kb_per_chunk",
+            rounded(kb_per_chunk - chroma_kb, 2),
+            f"<= {RSS_BEYOND_CHROMA_KB:.0f} kB",
+            kb_per_chunk - chroma_kb <= RSS_BEYOND_CHROMA_KB,
+            f"ingest {kb_per_chunk:.2f} kB per chunk; the same records upserted straight into "
+            f"Chroma {chroma_kb:.2f} kB ({only_small['peak_rss_mb']:.0f} MB at "
+            f"{only_small['chunks']}, {only_big['peak_rss_mb']:.0f} MB at {only_big['chunks']})",
+        )
+    )
     return {
         "retrieval_p50_ms": {str(s): rounded(p50[s], 1) for s in sizes},
         "retrieval_p95_ms": {str(s): rounded(p95[s], 1) for s in sizes},
@@ -213,6 +309,7 @@ def run(bench: Bench) -> dict[str, Any]:
         "memory": {
             "ingest_peak_rss_mb": {str(built[s]["chunks"]): built[s]["peak_rss_mb"] for s in sizes},
             "ingest_rss_growth_kb_per_chunk": rounded(kb_per_chunk, 2),
+            "chroma_only_rss_growth_kb_per_chunk": rounded(chroma_kb, 2),
         },
         "rows": rows,
     }
@@ -224,9 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, required=True, help="store folder to create")
     parser.add_argument("--chunks", type=int, required=True, help="about this many chunks")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--chroma-only", action="store_true", help="the baseline: Chroma alone")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    result = build_store(args.build, args.chunks, args.seed)
+    build = build_chroma_only if args.chroma_only else build_store
+    result = build(args.build, args.chunks, args.seed)
     result["child_s"] = round(time.perf_counter() - started, 2)
     print(json.dumps(result))
     return 0
