@@ -9,7 +9,7 @@ figure or a wrong country sinks a claim however similar it sounds:
 
 from __future__ import annotations
 
-from assistant.text import Profile, number_found, profile, word_found
+from assistant.text import YEAR_RE, Profile, number_found, profile, word_found
 
 NUMBER_PENALTY = 0.25
 """Factor applied per number of the claim that the passage span does not contain."""
@@ -82,13 +82,28 @@ def support_parts(
             found = sum(number_found(n, passage.numbers) for n in new_numbers)
             names = sum(1 for name in claim.names if name <= missing)
             share = (len(new_words) - len(missing) + found) / (len(new_words) + len(new_numbers))
-            return share, NUMBER_PENALTY ** (len(new_numbers) - found) * NAME_PENALTY**names
+            penalty = NUMBER_PENALTY ** (
+                len(new_numbers) - found + _other_years(claim, passage, context, new_numbers)
+            )
+            return share, penalty * NAME_PENALTY**names
     missing_words = {w for w in claim.words if not word_found(w, passage.words)}
     found_numbers = sum(number_found(n, passage.numbers) for n in claim.numbers)
     missing_numbers = len(claim.numbers) - found_numbers
     missing_names = sum(1 for name in claim.names if name <= missing_words)
     share = (len(claim.words) - len(missing_words) + found_numbers) / total
     return share, NUMBER_PENALTY**missing_numbers * NAME_PENALTY**missing_names
+
+
+def _other_years(
+    claim: Profile, passage: Profile, context: Profile | None, new_numbers: set[str]
+) -> int:
+    """How many years the claim repeats from the question ("revenue in 2021") its passage
+    lacks while naming another year ("in 2020"): then it is about another time, not the one
+    asked about. A passage that names no year may still be about it."""
+    numbers = passage.numbers | (context.numbers if context is not None else frozenset())
+    years = {n for n in numbers if YEAR_RE.fullmatch(n)}
+    repeated = {n for n in claim.numbers if n not in new_numbers and YEAR_RE.fullmatch(n)}
+    return sum(1 for y in repeated if y not in years) if years else 0
 
 
 def content_count(text: str) -> int:

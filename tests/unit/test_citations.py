@@ -709,3 +709,19 @@ def test_verify_recites_an_answer_that_restates_the_question(hits: list[Hit]) ->
     assert len(verified.citations) == 1 and "100% tariff" in verified.citations[0].quote
     restated = "Trump threatened to impose something on Chinese products by Nov. 1."
     assert verify_citations(restated, hits, question=question).citations == []
+
+
+def test_a_restated_year_must_not_be_contradicted_by_the_passage() -> None:
+    # question-aware support excuses the words an answer repeats from the question, but a
+    # passage about another year does not answer a question about this one
+    question = "What was Tesla's revenue in Q1 2021?"
+    claim = "Tesla's revenue in Q1 2021 was $370 million."
+    other_year = "Revenue was stagnant in Q2 2020, with $370 million from that business."
+    no_year = "Tesla's revenue was $370 million, the company said."
+    same_year = "In 2021, Tesla's revenue was $370 million in its first quarter."
+    off = support_score(claim, other_year, question=question, context=other_year)
+    assert off < SUPPORT_THRESHOLD
+    assert support_score(claim, no_year, question=question, context=no_year) >= SUPPORT_THRESHOLD
+    assert (
+        support_score(claim, same_year, question=question, context=same_year) >= SUPPORT_THRESHOLD
+    )
