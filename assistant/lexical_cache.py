@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -43,13 +42,6 @@ class Corpus:
     tokens: np.ndarray  # int32, every document's token ids one after another
     offsets: np.ndarray  # int64, len(ids) + 1: document i is tokens[offsets[i]:offsets[i + 1]]
     vocab: dict[str, int]
-
-    @classmethod
-    def from_lists(cls, ids: list[str], docs: list[list[int]], vocab: dict[str, int]) -> Corpus:
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum([len(d) for d in docs], out=offsets[1:])
-        flat = np.fromiter(itertools.chain.from_iterable(docs), np.int32, count=int(offsets[-1]))
-        return cls(ids, flat, offsets, vocab)
 
     def doc(self, i: int) -> list[int]:
         return self.tokens[self.offsets[i] : self.offsets[i + 1]].tolist()  # type: ignore[no-any-return]

@@ -34,6 +34,24 @@ FIRST_QUERY_BOUND = 3.0  # first query of a new process / median query (issue 15
 RSS_BEYOND_CHROMA_KB = 2.0  # ingest peak RSS growth per chunk beyond Chroma's own (issue 15)
 
 
+def _synth_corpus(data_dir: Path, chunks: int, seed: int) -> Path:
+    """Write the synthetic JSONL of about `chunks` chunks beside `data_dir`; returns its path."""
+    from benchmarks.scale import CHUNKS_PER_ARTICLE
+    from benchmarks.synth import SEEDS, collect_paragraphs, default_corpus, synth_articles
+    from benchmarks.synth import write_jsonl as write_synth
+
+    corpus = data_dir.parent / "synth.jsonl"
+    paragraphs = collect_paragraphs(SEEDS, default_corpus())
+    write_synth(synth_articles(round(chunks / CHUNKS_PER_ARTICLE), paragraphs, seed=seed), corpus)
+    return corpus
+
+
+def _kb_per_chunk(small: dict[str, Any], big: dict[str, Any]) -> float:
+    """Peak RSS growth per chunk between two builds (each with `peak_rss_mb` and `chunks`)."""
+    grown = (big["peak_rss_mb"] - small["peak_rss_mb"]) * 1024
+    return float(grown / max(1, big["chunks"] - small["chunks"]))
+
+
 def build_store(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
     """Fill a fresh store with about `chunks` chunks of synthetic articles (cheap vectors).
 
@@ -42,14 +60,9 @@ def build_store(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
     """
     from assistant.chain import Assistant
     from assistant.config import Settings
-    from benchmarks.scale import CHUNKS_PER_ARTICLE, CheapEmbedder
-    from benchmarks.synth import SEEDS, collect_paragraphs, default_corpus, synth_articles
-    from benchmarks.synth import write_jsonl as write_synth
+    from benchmarks.scale import CheapEmbedder
 
-    corpus = data_dir.parent / "synth.jsonl"
-    paragraphs = collect_paragraphs(SEEDS, default_corpus())
-    write_synth(synth_articles(round(chunks / CHUNKS_PER_ARTICLE), paragraphs, seed=seed), corpus)
-    del paragraphs
+    corpus = _synth_corpus(data_dir, chunks, seed)
     settings = Settings(data_dir=data_dir, chroma_url=None)
     assistant = Assistant(settings, embedder=CheapEmbedder(settings))
     rss_before = peak_rss_mb()
@@ -82,14 +95,8 @@ def build_chroma_only(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
     from assistant.loaders import load_file
     from assistant.memory import limit_arenas
     from assistant.types import Article
-    from benchmarks.scale import CHUNKS_PER_ARTICLE
-    from benchmarks.synth import SEEDS, collect_paragraphs, default_corpus, synth_articles
-    from benchmarks.synth import write_jsonl as write_synth
 
-    corpus = data_dir.parent / "synth.jsonl"
-    paragraphs = collect_paragraphs(SEEDS, default_corpus())
-    write_synth(synth_articles(round(chunks / CHUNKS_PER_ARTICLE), paragraphs, seed=seed), corpus)
-    del paragraphs
+    corpus = _synth_corpus(data_dir, chunks, seed)
     settings = Settings(data_dir=data_dir, chroma_url=None)
     limit_arenas()  # as the store does
     client = chromadb.PersistentClient(path=str(data_dir / "chroma"))
@@ -99,7 +106,7 @@ def build_chroma_only(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     written = 0
     chunk_rows: list[tuple[str, str, dict[str, Any]]] = []
-    article_rows: list[tuple[str, str, dict[str, Any], int]] = []
+    article_rows: list[tuple[str, str, dict[str, Any]]] = []
 
     def flush() -> None:  # pages of about the ingest's batch, as `Store.put` writes them
         if not chunk_rows:
@@ -130,7 +137,7 @@ def build_chroma_only(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
             for c in pieces
         ]
         minhash = {"title": article.title, "sha256": article.sha256, "minhash": "x" * 344}
-        article_rows.append((article.id, article.text, minhash, len(pieces)))
+        article_rows.append((article.id, article.text, minhash))
         written += len(pieces)
         if len(chunk_rows) >= INGEST_BATCH_CHUNKS:
             flush()
@@ -230,13 +237,9 @@ def run(bench: Bench) -> dict[str, Any]:
     growth = p50[big] / p50[small]
     size_ratio = chunks_big / chunks_small
     rss_small, rss_big = built[small]["peak_rss_mb"], built[big]["peak_rss_mb"]
-    kb_per_chunk = (rss_big - rss_small) * 1024 / max(1, chunks_big - chunks_small)
+    kb_per_chunk = _kb_per_chunk(built[small], built[big])
     only_small, only_big = (built[s]["chroma_only"] for s in (small, big))
-    chroma_kb = (
-        (only_big["peak_rss_mb"] - only_small["peak_rss_mb"])
-        * 1024
-        / max(1, only_big["chunks"] - only_small["chunks"])
-    )
+    chroma_kb = _kb_per_chunk(only_small, only_big)
     rows = [
         row(
             f"retrieval_p50_ms@{size // 1000}k",

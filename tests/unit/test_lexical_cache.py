@@ -24,6 +24,13 @@ VOCAB = {"": 0, "tariff": 1, "china": 2, "rare": 3, "earth": 4}
 IDS = ["a:0@v", "a:1@v", "b:0@v", "c:0@v"]
 
 
+def _corpus(ids: list[str], docs: list[list[int]], vocab: dict[str, int]) -> Corpus:
+    builder = CorpusBuilder(vocab)
+    for doc_id, doc in zip(ids, docs, strict=True):
+        builder.add(doc_id, doc)
+    return builder.corpus()
+
+
 def _index(corpus: Corpus):  # type: ignore[no-untyped-def]
     import bm25s
 
@@ -33,13 +40,13 @@ def _index(corpus: Corpus):  # type: ignore[no-untyped-def]
 
 
 def test_corpus_keeps_each_document_s_tokens() -> None:
-    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    corpus = _corpus(IDS, DOCS, VOCAB)
     assert [corpus.doc(i) for i in range(len(IDS))] == DOCS
     assert corpus.tokens.dtype == np.int32 and list(corpus.offsets) == [0, 3, 5, 5, 8]
 
 
 def test_a_saved_index_loads_back_with_the_same_scores(tmp_path: Path) -> None:
-    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    corpus = _corpus(IDS, DOCS, VOCAB)
     bm25 = _index(corpus)
     save(tmp_path, "rev1", bm25, corpus)
     loaded = load_index(tmp_path, "rev1")
@@ -56,7 +63,7 @@ def test_a_saved_index_loads_back_with_the_same_scores(tmp_path: Path) -> None:
 
 
 def test_only_the_newest_revisions_are_kept(tmp_path: Path) -> None:
-    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    corpus = _corpus(IDS, DOCS, VOCAB)
     bm25 = _index(corpus)
     for n in range(KEEP + 2):
         save(tmp_path, f"rev{n}", bm25, corpus)
@@ -70,7 +77,7 @@ def test_only_the_newest_revisions_are_kept(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["ids", "corpus", "bm25"])
 def test_a_torn_folder_is_ignored_not_trusted(tmp_path: Path, damage: str) -> None:
-    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    corpus = _corpus(IDS, DOCS, VOCAB)
     save(tmp_path, "rev1", _index(corpus), corpus)
     folder = tmp_path / "rev-rev1"
     if damage == "ids":
@@ -89,7 +96,7 @@ def test_a_torn_folder_is_ignored_not_trusted(tmp_path: Path, damage: str) -> No
 def test_an_unwritable_cache_is_only_slower(tmp_path: Path) -> None:
     blocker = tmp_path / "lexical"
     blocker.write_text("a file where the folder should be", encoding="utf-8")
-    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    corpus = _corpus(IDS, DOCS, VOCAB)
     save(blocker, "rev1", _index(corpus), corpus)  # does not raise
     assert load_index(blocker, "rev1") is None
 
@@ -101,7 +108,7 @@ def _random_corpus(n_docs: int, n_vocab: int, seed: int) -> Corpus:
         for _ in range(n_docs)
     ]
     vocab = {f"w{i}": i for i in range(n_vocab)}
-    return Corpus.from_lists([f"d{i}" for i in range(n_docs)], docs, vocab)
+    return _corpus([f"d{i}" for i in range(n_docs)], docs, vocab)
 
 
 @pytest.mark.parametrize("block", [7, 1024])
@@ -120,7 +127,7 @@ def test_build_bm25_gives_bm25s_own_index(block: int, monkeypatch: pytest.Monkey
 
 
 def test_a_built_index_saves_and_loads_like_bm25s_own(tmp_path: Path) -> None:
-    corpus = Corpus.from_lists(IDS, DOCS, VOCAB)
+    corpus = _corpus(IDS, DOCS, VOCAB)
     save(tmp_path, "rev1", build_bm25(corpus), corpus)
     loaded = load_index(tmp_path, "rev1")
     assert loaded is not None
@@ -128,7 +135,7 @@ def test_a_built_index_saves_and_loads_like_bm25s_own(tmp_path: Path) -> None:
 
 
 def test_a_corpus_selects_and_concatenates_documents_in_any_order() -> None:
-    old = Corpus.from_lists(IDS, DOCS, VOCAB)
+    old = _corpus(IDS, DOCS, VOCAB)
     assert old.select([0, 1, 2, 3]) is old  # all of it, in order: no copy
     for rows in ([0, 1, 2], [3, 0], [1, 3], []):
         builder = CorpusBuilder(VOCAB)
@@ -142,7 +149,7 @@ def test_a_corpus_selects_and_concatenates_documents_in_any_order() -> None:
 
 def test_a_corpus_renumbered_into_another_vocabulary_keeps_its_words() -> None:
     other = {"zebra": 0, "china": 1}
-    moved = Corpus.from_lists(IDS, DOCS, VOCAB).in_vocab(other)
+    moved = _corpus(IDS, DOCS, VOCAB).in_vocab(other)
     words = {i: w for w, i in other.items()}
     back = {i: w for w, i in VOCAB.items()}
     for i, doc in enumerate(DOCS):
