@@ -293,8 +293,8 @@ class Store:
         return self._all_versions()[0]
 
     def current_versions(self, article_ids: Sequence[str]) -> dict[str, str]:
-        """`versions(article_ids)`, each read once per store revision (any write moves it): a
-        first question reads its ~40 articles, not every version (1.6 s at 24k)."""
+        """`versions(article_ids)`, each read once per store revision, which is read first (a
+        write meanwhile moves it again): a first question reads ~40, not all (1.6 s at 24k)."""
         rev = self.revision()
         with self._versions_lock:
             if self._versions_seen is None or self._versions_seen[0] != rev:
