@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from assistant.places import places_in
+
 # --- stopwords -------------------------------------------------------------------------------
 
 _FUNCTION_WORD_TEXT = """
@@ -251,11 +253,13 @@ class Profile:
         numbers: Normalised numbers (`number_keys`).
         names: Runs of capitalised words ("Xi Jinping"), each a set of its stemmed `words`;
             a lone capitalised first word is only the start of a sentence.
+        places: The countries and US states named, by key (`assistant.places`).
     """
 
     words: frozenset[str]
     numbers: frozenset[str]
     names: frozenset[frozenset[str]]
+    places: frozenset[str] = frozenset()
 
 
 def profile(text: str) -> Profile:
@@ -291,7 +295,7 @@ def profile(text: str) -> Profile:
         run_end = m.end()
     # A lone capitalised first word is just the start of the sentence.
     names = frozenset(frozenset(r) for start, r in runs if start > 0 or len(r) > 1)
-    return Profile(frozenset(words), numbers, names)
+    return Profile(frozenset(words), numbers, names, places_in(text))
 
 
 def content_words(text: str) -> frozenset[str]:

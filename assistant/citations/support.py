@@ -9,6 +9,7 @@ figure or a wrong country sinks a claim however similar it sounds:
 
 from __future__ import annotations
 
+from assistant.places import COUNTRIES
 from assistant.text import YEAR_RE, Profile, number_found, profile, word_found
 
 NUMBER_PENALTY = 0.25
@@ -82,9 +83,9 @@ def support_parts(
             found = sum(number_found(n, passage.numbers) for n in new_numbers)
             names = sum(1 for name in claim.names if name <= missing)
             share = (len(new_words) - len(missing) + found) / (len(new_words) + len(new_numbers))
-            penalty = NUMBER_PENALTY ** (
-                len(new_numbers) - found + _other_years(claim, passage, context, new_numbers)
-            )
+            wrong = _other_years(claim, passage, context, new_numbers)
+            wrong += _other_places(claim, asked, passage, context)
+            penalty = NUMBER_PENALTY ** (len(new_numbers) - found + wrong)
             return share, penalty * NAME_PENALTY**names
     missing_words = {w for w in claim.words if not word_found(w, passage.words)}
     found_numbers = sum(number_found(n, passage.numbers) for n in claim.numbers)
@@ -104,6 +105,17 @@ def _other_years(
     years = {n for n in numbers if YEAR_RE.fullmatch(n)}
     repeated = {n for n in claim.numbers if n not in new_numbers and YEAR_RE.fullmatch(n)}
     return sum(1 for y in repeated if y not in years) if years else 0
+
+
+def _other_places(claim: Profile, asked: Profile, passage: Profile, context: Profile | None) -> int:
+    """How many places the claim repeats from the question ("the deal signed in Malaysia")
+    its passage lacks while naming another place ("the pact with Australia"): then it is
+    about another place. A US state in the passage counts as the United States."""
+    around = passage.places | (context.places if context is not None else frozenset())
+    if not around - asked.places - claim.places:
+        return 0  # no other place named: the passage may still be about the one asked
+    found = around | ({"United States"} if around - COUNTRIES else frozenset())
+    return sum(1 for place in claim.places & asked.places if place not in found)
 
 
 def content_count(text: str) -> int:

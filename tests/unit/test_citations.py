@@ -725,3 +725,26 @@ def test_a_restated_year_must_not_be_contradicted_by_the_passage() -> None:
     assert (
         support_score(claim, same_year, question=question, context=same_year) >= SUPPORT_THRESHOLD
     )
+
+
+def test_a_restated_place_must_not_be_swapped_for_another_in_the_passage() -> None:
+    # the claim repeats "Malaysia" from the question; a passage about the pact with Australia
+    # that never names Malaysia is about another deal, however well the figure matches
+    question = "What is the dollar value of the minerals deal Trump signed in Malaysia?"
+    claim = "The minerals deal Trump signed in Malaysia is worth $8.5 billion."
+    other_place = "Trump and Albanese signed an $8.5 billion minerals pact with Australia."
+    no_place = "The minerals deal Trump signed is worth $8.5 billion, officials said."
+    same_place = "In Kuala Lumpur, Trump signed a Malaysian minerals deal worth $8.5 billion."
+    off = support_score(claim, other_place, question=question, context=other_place)
+    assert off < SUPPORT_THRESHOLD
+    for passage in (no_place, same_place):
+        assert support_score(claim, passage, question=question, context=passage) >= (
+            SUPPORT_THRESHOLD
+        ), passage
+
+
+def test_a_us_state_in_the_passage_stands_for_the_united_states() -> None:
+    question = "Dozens of people were unaccounted for after floods in which US state?"
+    claim = "Dozens of people were unaccounted for after floods in the US state of Kentucky."
+    passage = "Dozens of people remain unaccounted for after flash floods in Kentucky."
+    assert support_score(claim, passage, question=question, context=passage) >= (SUPPORT_THRESHOLD)

@@ -36,7 +36,8 @@ LAYERS = [
     "web",
     "chunking",
     # pure text functions: words, stems, numbers (text), then citations over chunks and hits,
-    # below everything that stores or retrieves
+    # below everything that stores or retrieves; places (a gazetteer) under text
+    "places",
     "text",
     "citations",
     "partial",

@@ -165,3 +165,18 @@ def test_question_terms_drop_the_question_wording() -> None:
 def test_mentions_date_and_number(text: str, date: bool, number: bool) -> None:
     assert mentions_date(text) is date
     assert mentions_number(text) is number
+
+
+def test_places_are_named_by_key_with_demonyms_and_whole_words_only() -> None:
+    from assistant.places import COUNTRIES, places_in
+
+    assert places_in("U.S. and Chinese officials met in South Korea") == {
+        "United States",
+        "China",
+        "South Korea",
+    }
+    assert places_in("floods in West Virginia") == {"West Virginia"}  # not Virginia
+    # first names, a pole and a prefix are not places
+    assert places_in("Chad Smith and Michael Jordan flew from Malibu to the North Pole") == set()
+    assert places_in("a USB stick") == set()
+    assert "Kentucky" not in COUNTRIES and "Malaysia" in COUNTRIES
