@@ -102,9 +102,10 @@ class Settings(BaseSettings):
         "re-cite what fails); off shows the model's markers as they are (for ablations).",
     )
     question_aware: bool = Field(
-        False,
+        True,
         description="Judge an answer sentence on what it adds to the question: the words it "
-        "repeats from the question need not be in the quote, only near it.",
+        "repeats from the question need not be in the quote, only near it (but a year or a "
+        "place it repeats must not be contradicted there).",
     )
     evidence: bool = Field(
         True,

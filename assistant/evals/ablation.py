@@ -31,7 +31,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "with reranking": {"rerank": True},
     "dense only (no BM25)": {"hybrid": False},
     "no citation verification": {"verify": False},
-    "question-aware verification": {"question_aware": True},
+    "plain verification (not question-aware)": {"question_aware": False},
     "no date awareness": {"date_aware": False},
     "no passage packing": {"pack_passages": False},
     "no near-duplicate grouping": {"dedupe": False},
