@@ -2,9 +2,10 @@
 
 Each article gets a MinHash signature (datasketch) of its word 5-shingles when it is ingested:
 the ingest computes it here, before the store, and the store only persists it in the article's
-record (`minhash`), so nothing is recomputed on later runs. `DuplicateIndex` puts the
-signatures of every stored article into a MinHash LSH and joins articles whose estimated
-Jaccard similarity reaches `THRESHOLD` into groups (transitively). Retrieval keeps the passages
+record (`minhash`), so nothing is recomputed on later runs. `DuplicateIndex` bands the
+signatures of every stored article as datasketch's MinHash LSH would (one numpy array, not an
+object per article: `near_duplicate_roots`) and joins articles whose estimated Jaccard
+similarity reaches `THRESHOLD` into groups (transitively). Retrieval keeps the passages
 of one article per group, the best-ranked, and its hits and citations list the other outlets
 (`also_in`).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import os
 import re
@@ -84,6 +86,59 @@ def decode(text: str) -> np.ndarray | None:
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Estimated Jaccard similarity of the shingle sets behind two signatures."""
     return float(np.mean(a == b))
+
+
+@functools.cache
+def _bands(threshold: float) -> tuple[int, int]:
+    """(bands, rows per band) of datasketch's MinHash LSH at `threshold`: the same candidates."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    return int(lsh.b), int(lsh.r)
+
+
+def near_duplicate_roots(sigs: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """The group of each signature: the smallest row index it is joined to, transitively.
+
+    Candidates are the rows that agree on every value of some band, the banding of
+    datasketch's `MinHashLSH` at `threshold` (same bands, same rows), so the pairs checked are
+    exactly the ones its queries return; a pair is joined when its estimated similarity
+    reaches `threshold`. It works on one array of all signatures (4 bytes per value) instead
+    of one Python object and one hash table entry per band and article.
+
+    Args:
+        sigs: One signature per row (`NUM_PERM` columns).
+        threshold: Least estimated Jaccard similarity of a joined pair.
+
+    Returns:
+        For each row, the index of its group's first row.
+    """
+    n = len(sigs)
+    parent = np.arange(n)
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = int(parent[a])
+        return a
+
+    bands, rows = _bands(threshold)
+    for band in range(bands if n > 1 else 0):
+        block = sigs[:, band * rows : (band + 1) * rows]
+        order = np.lexsort(block.T[::-1])
+        ordered = block[order]
+        starts = np.flatnonzero(np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)])
+        ends = np.r_[starts[1:], n]
+        for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+            bucket = order[start:end]
+            for i, a in enumerate(bucket[:-1]):
+                others = bucket[i + 1 :]
+                close = others[np.mean(sigs[others] == sigs[a], axis=1) >= threshold]
+                for b in close:
+                    ra, rb = root(int(a)), root(int(b))
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(a) for a in range(n)], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -173,50 +228,34 @@ class DuplicateIndex:
         prune(path.parent, "rev-*.json")
 
     def _build(self, rev: str) -> None:
-        records = {
-            aid: (outlet, decode(sig) if sig is not None else None)
-            for aid, (outlet, sig) in self._store.article_signatures().items()
-        }
-        missing = [aid for aid, (_, sig) in records.items() if sig is None]
-        if missing:  # stored before signatures existed (or with an unreadable one)
-            for aid, text in self._store.article_texts(missing).items():
-                records[aid] = (records[aid][0], signature(text))
-        sigs = {aid: sig for aid, (_, sig) in records.items() if sig is not None}
-        parent = {aid: aid for aid in sigs}
-
-        def root(a: str) -> str:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
-        if len(sigs) > 1:
-            from datasketch import LeanMinHash, MinHashLSH
-
-            lsh = MinHashLSH(threshold=self._threshold, num_perm=NUM_PERM)
-            hashes = {
-                aid: LeanMinHash(seed=SEED, hashvalues=sig, scheme=SCHEME)
-                for aid, sig in sigs.items()
-            }
-            with lsh.insertion_session() as session:
-                for aid, mh in hashes.items():
-                    session.insert(aid, mh, check_duplication=False)
-            for aid, mh in hashes.items():
-                for other in lsh.query(mh):
-                    if other != aid and similarity(sigs[aid], sigs[other]) >= self._threshold:
-                        ra, rb = root(aid), root(other)
-                        if ra != rb:
-                            parent[max(ra, rb)] = min(ra, rb)
-        groups: dict[str, list[str]] = {}
-        for aid in sigs:
-            groups.setdefault(root(aid), []).append(aid)
+        stored = self._store.article_signatures()
+        ids = list(stored)
+        outlets = {aid: outlet for aid, (outlet, _) in stored.items()}
+        sigs = np.zeros((len(ids), NUM_PERM), dtype=np.uint32)
+        has = np.ones(len(ids), dtype=bool)
+        for row, (_, text) in enumerate(stored.values()):
+            sig = decode(text) if text is not None else None
+            if sig is None:
+                has[row] = False
+            else:
+                sigs[row] = sig
+        del stored
+        if not has.all():  # stored before signatures existed (or with an unreadable one)
+            rows = {ids[r]: r for r in np.flatnonzero(~has)}
+            for aid, text in self._store.article_texts(list(rows)).items():
+                sigs[rows[aid]], has[rows[aid]] = signature(text), True
+        ids = [aid for aid, ok in zip(ids, has, strict=True) if ok]
+        groups: dict[int, list[str]] = {}
+        for aid, root in zip(ids, near_duplicate_roots(sigs[has], self._threshold), strict=True):
+            groups.setdefault(int(root), []).append(aid)
+        del sigs
         members: dict[str, _Member] = {}
         by_group: dict[str, list[str]] = {}
         for ids in groups.values():
             # the group is named after its first publication (then the smallest id)
-            ids.sort(key=lambda a: (_day(records[a][0].published), a))
+            ids.sort(key=lambda a: (_day(outlets[a].published), a))
             for aid in ids:
-                members[aid] = _Member(records[aid][0], ids[0])
+                members[aid] = _Member(outlets[aid], ids[0])
             by_group[ids[0]] = ids
         self._members, self._groups, self._single, self._revision = members, by_group, {}, rev
 

@@ -139,3 +139,45 @@ def test_collapse_keeps_a_duplicate_passage_that_gives_other_figures() -> None:
     assert [h.chunk.article_id for h in out] == ["ap", "nbc"]  # they disagree: both stay
     same = index.collapse([hit("ap", said, 0.9), hit("nbc", said, 0.8)])
     assert [h.chunk.article_id for h in same] == ["ap"]
+
+
+def test_banding_joins_exactly_the_pairs_datasketch_lsh_finds() -> None:
+    # the numpy banding must give the groups a datasketch MinHashLSH query per article gives:
+    # a corpus of stories, each edited into several near-copies, plus unrelated ones
+    from datasketch import LeanMinHash, MinHashLSH
+
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(5000)]
+    texts = []
+    for _ in range(60):
+        story = list(rng.choice(words, size=120))
+        texts.append(" ".join(story))
+        for _ in range(int(rng.integers(0, 4))):
+            copy = list(story)
+            for i in rng.choice(len(copy), size=int(rng.integers(1, 12)), replace=False):
+                copy[i] = str(rng.choice(words))  # a few edited words per copy
+            texts.append(" ".join(copy))
+    sigs = np.stack([signature(t) for t in texts])
+    roots = dedup.near_duplicate_roots(sigs)
+
+    lsh = MinHashLSH(threshold=dedup.THRESHOLD, num_perm=dedup.NUM_PERM)
+    hashes = [LeanMinHash(seed=dedup.SEED, hashvalues=s, scheme=dedup.SCHEME) for s in sigs]
+    for i, mh in enumerate(hashes):
+        lsh.insert(i, mh)
+    parent = list(range(len(texts)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for i, mh in enumerate(hashes):
+        for j in lsh.query(mh):
+            if j != i and similarity(sigs[i], sigs[j]) >= dedup.THRESHOLD:
+                ra, rb = find(i), find(j)
+                parent[max(ra, rb)] = min(ra, rb)
+    expected = [find(i) for i in range(len(texts))]
+    assert roots.tolist() == expected
+    assert len(set(expected)) < len(texts) - 20  # the corpus does have near-duplicates
+    assert dedup.near_duplicate_roots(sigs[:1]).tolist() == [0]
+    assert dedup.near_duplicate_roots(sigs[:0]).tolist() == []
