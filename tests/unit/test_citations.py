@@ -711,36 +711,41 @@ def test_verify_recites_an_answer_that_restates_the_question(hits: list[Hit]) ->
     assert verify_citations(restated, hits, question=question).citations == []
 
 
-def test_a_restated_year_must_not_be_contradicted_by_the_passage() -> None:
-    # question-aware support excuses the words an answer repeats from the question, but a
-    # passage about another year does not answer a question about this one
-    question = "What was Tesla's revenue in Q1 2021?"
-    claim = "Tesla's revenue in Q1 2021 was $370 million."
-    other_year = "Revenue was stagnant in Q2 2020, with $370 million from that business."
-    no_year = "Tesla's revenue was $370 million, the company said."
-    same_year = "In 2021, Tesla's revenue was $370 million in its first quarter."
-    off = support_score(claim, other_year, question=question, context=other_year)
-    assert off < SUPPORT_THRESHOLD
-    assert support_score(claim, no_year, question=question, context=no_year) >= SUPPORT_THRESHOLD
-    assert (
-        support_score(claim, same_year, question=question, context=same_year) >= SUPPORT_THRESHOLD
-    )
+# question-aware support excuses the words an answer repeats from the question, but a passage
+# about another year, or another place, does not answer a question about this one; a passage
+# that names no year or place may still be about it. (question, claim, off, ok passages)
+RESTATED_CONTRADICTED = [
+    pytest.param(
+        "What was Tesla's revenue in Q1 2021?",
+        "Tesla's revenue in Q1 2021 was $370 million.",
+        "Revenue was stagnant in Q2 2020, with $370 million from that business.",
+        (
+            "Tesla's revenue was $370 million, the company said.",
+            "In 2021, Tesla's revenue was $370 million in its first quarter.",
+        ),
+        id="year",
+    ),
+    pytest.param(
+        "What is the dollar value of the minerals deal Trump signed in Malaysia?",
+        "The minerals deal Trump signed in Malaysia is worth $8.5 billion.",
+        "Trump and Albanese signed an $8.5 billion minerals pact with Australia.",
+        (
+            "The minerals deal Trump signed is worth $8.5 billion, officials said.",
+            "In Kuala Lumpur, Trump signed a Malaysian minerals deal worth $8.5 billion.",
+        ),
+        id="place",
+    ),
+]
 
 
-def test_a_restated_place_must_not_be_swapped_for_another_in_the_passage() -> None:
-    # the claim repeats "Malaysia" from the question; a passage about the pact with Australia
-    # that never names Malaysia is about another deal, however well the figure matches
-    question = "What is the dollar value of the minerals deal Trump signed in Malaysia?"
-    claim = "The minerals deal Trump signed in Malaysia is worth $8.5 billion."
-    other_place = "Trump and Albanese signed an $8.5 billion minerals pact with Australia."
-    no_place = "The minerals deal Trump signed is worth $8.5 billion, officials said."
-    same_place = "In Kuala Lumpur, Trump signed a Malaysian minerals deal worth $8.5 billion."
-    off = support_score(claim, other_place, question=question, context=other_place)
-    assert off < SUPPORT_THRESHOLD
-    for passage in (no_place, same_place):
-        assert support_score(claim, passage, question=question, context=passage) >= (
-            SUPPORT_THRESHOLD
-        ), passage
+@pytest.mark.parametrize(("question", "claim", "off", "fine"), RESTATED_CONTRADICTED)
+def test_a_restated_year_or_place_must_not_be_contradicted_by_the_passage(
+    question: str, claim: str, off: str, fine: tuple[str, ...]
+) -> None:
+    assert support_score(claim, off, question=question, context=off) < SUPPORT_THRESHOLD
+    for passage in fine:
+        score = support_score(claim, passage, question=question, context=passage)
+        assert score >= SUPPORT_THRESHOLD, passage
 
 
 def test_a_us_state_in_the_passage_stands_for_the_united_states() -> None:
