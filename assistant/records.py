@@ -1,4 +1,5 @@
-"""The records the store keeps in Chroma: their metadata, written and read back. Pure.
+"""The records the store keeps in Chroma: their metadata, written and read back. Pure but for
+`upsert_pages`, which sends them a page at a time to whatever collection it is given.
 
 `Store` (the only chromadb importer) sends these records and turns what it reads back into
 `ArticleInfo`, `StoredChunk` and `Outlet`s; keeping the record format here keeps it testable
@@ -111,9 +112,11 @@ def article_records(
     items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]],
     chunking: str,
     signatures: Mapping[str, str],
+    written: int = 0,
 ) -> Records:
     """(ids, vectors, documents, metadatas) of the article records that commit `Store.put`:
-    the vector is the normalised mean of the article's chunk vectors."""
+    the vector is the normalised mean of the article's chunk vectors; `written` is when (in
+    seconds), which lets an index catch up with the articles written since it was built."""
     a_ids: list[str] = []
     a_vecs: list[Any] = []
     a_docs: list[str] = []
@@ -140,6 +143,7 @@ def article_records(
                     "version": article_version(article, chunking),
                     "chunks": len(chunks),
                     "minhash": signatures.get(article.id),
+                    "written": written or None,
                 }
             )
         )
@@ -164,3 +168,35 @@ def outlet_from_meta(article_id: str, meta: dict[str, Any]) -> Outlet:
 
 def with_similarity(stored: StoredChunk, similarity: float) -> StoredChunk:
     return dataclasses.replace(stored, similarity=similarity)
+
+
+# Records per write request: 512 chunks with 384-dim vectors are about 1-2 MB of JSON for a
+# server, small enough to stay well under proxies' body limits and Chroma's max batch size.
+WRITE_PAGE = 512
+
+
+def upsert_pages(
+    collection: Any,
+    ids: Sequence[str],
+    vectors: Sequence[Any],
+    documents: Sequence[str],
+    metadatas: Sequence[dict[str, Any]],
+    page: int,
+) -> None:
+    """Upsert records `page` at a time (a server caps the records per request)."""
+    for i in range(0, len(ids), page):
+        collection.upsert(
+            ids=list(ids[i : i + page]),
+            embeddings=np.asarray(vectors[i : i + page], dtype=np.float32),
+            documents=list(documents[i : i + page]),
+            metadatas=list(metadatas[i : i + page]),  # type: ignore[arg-type]
+        )
+
+
+def write_page(client: Any) -> int:
+    """Records per write: WRITE_PAGE, or less when the server accepts smaller batches."""
+    try:
+        limit = int(client.get_max_batch_size())
+    except Exception:  # an older server without the pre-flight endpoint
+        return WRITE_PAGE
+    return min(WRITE_PAGE, limit) if limit > 0 else WRITE_PAGE

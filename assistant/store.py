@@ -47,7 +47,9 @@ from assistant.records import (
     date_int,
     outlet_from_meta,
     parse_date,
+    upsert_pages,
     with_similarity,
+    write_page,
 )
 from assistant.types import Article, Chunk, Outlet
 from assistant.writelock import WriteLock
@@ -59,9 +61,6 @@ if TYPE_CHECKING:
 REVISION_ID = "__revision__"
 CHUNKING_VERSION = "s1"  # bump when chunking.py changes what it produces
 _PAGE = 2000  # records per read request
-# Records per write request: 512 chunks with 384-dim vectors are about 1-2 MB of JSON for a
-# server, small enough to stay well under proxies' body limits and Chroma's max batch size.
-WRITE_PAGE = 512
 
 _DELETE_PAGE = 100  # articles per delete-by-filter request
 # Uncommitted chunks on a server younger than this may belong to an ingest running in another
@@ -119,7 +118,7 @@ class Store:
         self._dim: int | None = None
         self._versions_lock = threading.Lock()
         self._versions_seen: tuple[str, dict[str, str]] | None = None  # (revision, versions)
-        self._write_page = _write_page(self._client)
+        self._write_page = write_page(self._client)
         # the write lock (embedded only); a reopen never swaps the client under a write (_swap)
         self._write_lock: WriteLock | None = None
         if not settings.chroma_url:
@@ -127,6 +126,7 @@ class Store:
         self._swap = threading.RLock()
         self._open_collections()
         self._seen = self.revision()  # the revision this process last wrote or read at
+        self.last_write: tuple[str, str] | None = None  # see `put`
 
     def _open_collections(self) -> None:
         prefix = self.settings.collection
@@ -153,7 +153,7 @@ class Store:
             # replays the log. Clients held elsewhere keep working and resync the same way.
             SharedSystemClient.clear_system_cache()
             self._client = self._connect(self.settings)
-            self._write_page = _write_page(self._client)
+            self._write_page = write_page(self._client)
             self._open_collections()
             self._seen = rev
             return True
@@ -270,26 +270,14 @@ class Store:
     @_server_errors
     def committed(self, article_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Map article id -> (sha256, chunking key) for the ids that are stored."""
-        out: dict[str, tuple[str, str]] = {}
-        ids = list(dict.fromkeys(article_ids))
-        for i in range(0, len(ids), _PAGE):
-            got = self.articles.get(ids=ids[i : i + _PAGE], include=["metadatas"])
-            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
-                if meta:
-                    out[aid] = (str(meta.get("sha256", "")), str(meta.get("chunking", "")))
-        return out
+        metas = self._metas_of(article_ids)
+        return {aid: (str(m.get("sha256", "")), str(m.get("chunking", ""))) for aid, m in metas}
 
     @_server_errors
     def versions(self, article_ids: Sequence[str] | None = None) -> dict[str, str]:
         """Map article id -> committed version, for the given ids or all articles."""
-        out: dict[str, str] = {}
         if article_ids is not None:
-            ids = list(dict.fromkeys(article_ids))
-            for i in range(0, len(ids), _PAGE):
-                got = self.articles.get(ids=ids[i : i + _PAGE], include=["metadatas"])
-                for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
-                    out[aid] = str((meta or {}).get("version", ""))
-            return out
+            return {aid: str(m.get("version", "")) for aid, m in self._metas_of(article_ids)}
         return self._all_versions()[0]
 
     def current_versions(self, article_ids: Sequence[str]) -> dict[str, str]:
@@ -316,13 +304,24 @@ class Store:
             total += int(meta.get("chunks", 0) or 0)  # type: ignore[arg-type]
         return out, total
 
-    def _article_metas(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(id, metadata) of every committed article record, a page at a time."""
+    def _metas_of(self, article_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of the given committed articles (those stored), a page at a time."""
+        ids = list(dict.fromkeys(article_ids))
+        for i in range(0, len(ids), _PAGE):
+            got = self.articles.get(ids=ids[i : i + _PAGE], include=["metadatas"])
+            for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
+                if meta and meta.get("kind", "article") == "article":
+                    yield aid, dict(meta)
+
+    def _article_metas(self, since: float | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every committed article record (with `since`: those written at or
+        after that time, in seconds), a page at a time."""
         offset = 0
+        where: Any = {"kind": "article"}
+        if since is not None:
+            where = {"$and": [where, {"written": {"$gte": int(since)}}]}
         while True:
-            got = self.articles.get(
-                include=["metadatas"], limit=_PAGE, offset=offset, where={"kind": "article"}
-            )
+            got = self.articles.get(include=["metadatas"], limit=_PAGE, offset=offset, where=where)
             for aid, meta in zip(got["ids"], got.get("metadatas") or [], strict=False):
                 yield aid, dict(meta or {})
             if len(got["ids"]) < _PAGE:
@@ -352,11 +351,15 @@ class Store:
         )
 
     @_server_errors
-    def article_signatures(self) -> dict[str, tuple[Outlet, str | None]]:
-        """Every committed article as an Outlet with its stored near-duplicate signature (the
-        text `dedup.encode` made; None when the article was stored without one)."""
+    def article_signatures(
+        self, article_ids: Sequence[str] | None = None, *, since: float | None = None
+    ) -> dict[str, tuple[Outlet, str | None]]:
+        """Committed articles as Outlets with their stored near-duplicate signatures (the text
+        `dedup.encode` made; None when stored without one): the given ones, else those written
+        at or after `since` (seconds; records from before that field count as older), else all."""
         out: dict[str, tuple[Outlet, str | None]] = {}
-        for aid, meta in self._article_metas():
+        metas = self._article_metas(since) if article_ids is None else self._metas_of(article_ids)
+        for aid, meta in metas:
             sig = meta.get("minhash")
             out[aid] = (outlet_from_meta(aid, meta), sig if isinstance(sig, str) else None)
         return out
@@ -406,6 +409,17 @@ class Store:
     @_server_errors
     def count_chunks(self) -> int:
         return int(self.chunks.count())
+
+    @_server_errors
+    def article_ids(self) -> list[str]:
+        """Every committed article's id (nothing else is read)."""
+        ids: list[str] = []
+        where: Any = {"kind": "article"}
+        while page := self.articles.get(include=[], limit=_PAGE, offset=len(ids), where=where):
+            ids += page["ids"]
+            if len(page["ids"]) < _PAGE:
+                break
+        return ids
 
     @_server_errors
     def count_articles(self) -> int:
@@ -560,14 +574,16 @@ class Store:
             page = self._write_page
             # The revision moves before the chunk ids change as well as after: if this process
             # dies in between, an index built before still sees that it is stale.
+            before = self._seen  # under the lock, after `sync`: what this write starts from
             self._bump()
-            # 1. the new version's chunks (invisible until committed)
-            _upsert_pages(self.chunks, ids, vecs, docs, metas, page)
-            # 2. commit: the article records
-            _upsert_pages(self.articles, *article_records(items, chunking, signatures), page)
-            # 3. drop what the previous versions left behind
-            self._drop_stale(items, chunking)
+            upsert_pages(self.chunks, ids, vecs, docs, metas, page)  # 1. invisible until ...
+            # stamped inside the lock, so an index that caught up before it cannot miss it
+            records = article_records(items, chunking, signatures, int(time.time()))
+            upsert_pages(self.articles, *records, page)  # 2. ... committed: the article records
+            self._drop_stale(items, chunking)  # 3. what the previous versions left behind
             self._bump()
+            # (revision before, after) when nobody else can have written in between
+            self.last_write = (before, self._seen) if self._write_lock else None
         return ids, docs, metas
 
     def _drop_stale(
@@ -661,33 +677,6 @@ class Store:
             "embedding_model": self.embedding_model,
             "revision": self.revision(),
         }
-
-
-def _upsert_pages(
-    collection: Collection,
-    ids: Sequence[str],
-    vectors: Sequence[Any],
-    documents: Sequence[str],
-    metadatas: Sequence[dict[str, Any]],
-    page: int,
-) -> None:
-    """Upsert records `page` at a time (a server caps the records per request)."""
-    for i in range(0, len(ids), page):
-        collection.upsert(
-            ids=list(ids[i : i + page]),
-            embeddings=np.asarray(vectors[i : i + page], dtype=np.float32),
-            documents=list(documents[i : i + page]),
-            metadatas=list(metadatas[i : i + page]),  # type: ignore[arg-type]
-        )
-
-
-def _write_page(client: ClientAPI) -> int:
-    """Records per write: WRITE_PAGE, or less when the server accepts smaller batches."""
-    try:
-        limit = int(client.get_max_batch_size())
-    except Exception:  # an older server without the pre-flight endpoint
-        return WRITE_PAGE
-    return min(WRITE_PAGE, limit) if limit > 0 else WRITE_PAGE
 
 
 def _set_timeout(client: ClientAPI, seconds: float) -> None:

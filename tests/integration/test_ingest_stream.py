@@ -185,9 +185,9 @@ def test_killed_ingest_process_resumes_without_duplicates(tmp_path: Path) -> Non
 
 
 def test_page_size_is_bounded_for_servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant import store as store_module
+    from assistant import records
 
-    monkeypatch.setattr(store_module, "WRITE_PAGE", 100)
+    monkeypatch.setattr(records, "WRITE_PAGE", 100)
     settings = Settings(data_dir=tmp_path / "store")
     a = Assistant(settings, embedder=FakeEmbedder(settings))
     sizes: list[int] = []

@@ -15,8 +15,9 @@ from assistant.cli import _human_size
 from assistant.config import Settings
 from assistant.errors import StoreError
 from assistant.llm import make_chat_model
+from assistant.records import WRITE_PAGE, write_page
 from assistant.retrieve import LexicalIndex, _token_ids, tokenize
-from assistant.store import WRITE_PAGE, _server_errors, _write_page
+from assistant.store import _server_errors
 from benchmarks.synth import collect_paragraphs, main, synth_articles
 from tests.conftest import SEEDS
 
@@ -83,7 +84,7 @@ class FakeClient:
     [(100_000, WRITE_PAGE), (100, 100), (-1, WRITE_PAGE), (RuntimeError("404"), WRITE_PAGE)],
 )
 def test_write_page_respects_the_servers_batch_limit(limit: Any, expected: int) -> None:
-    assert _write_page(FakeClient(limit)) == expected  # type: ignore[arg-type]
+    assert write_page(FakeClient(limit)) == expected  # type: ignore[arg-type]
 
 
 def test_synthetic_corpus_is_deterministic_with_unique_ids_and_titles() -> None:
