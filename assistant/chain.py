@@ -240,11 +240,7 @@ class Assistant:
             self.retriever.lexical.refresh()
         duplicates: dict[str, list[str]] = {}
         if self.settings.dedupe and (run.added or run.updated):
-            index = self.retriever.duplicates
-            for aid in dict.fromkeys(run.added + run.updated):
-                others = [o.article_id for o in index.group(aid) if o.article_id != aid]
-                if others:
-                    duplicates[aid] = others
+            duplicates = self.retriever.duplicates.others(run.added + run.updated)
         return IngestReport(
             added=run.added,
             updated=run.updated,
@@ -655,9 +651,13 @@ class _IngestRun:
         for article, chunks in self.pending:
             items.append((article, chunks, vectors[offset : offset + len(chunks)]))
             offset += len(chunks)
-        written = self.store.put(items, self.key, signatures=_signatures(self.pending))
-        if self.settings.hybrid:  # the ingest's end then need not read them back for BM25
+        signatures = _signatures(self.pending)
+        written = self.store.put(items, self.key, signatures=signatures)
+        # the ingest's end then need not read them back for BM25 and near-duplicates
+        if self.settings.hybrid:
             self.assistant.retriever.lexical.note(*written)
+        if self.settings.dedupe:
+            self.assistant.retriever.duplicates.note(signatures, self.store.last_write)
         self.chunks += len(texts)
         self.pending, self.pending_chunks = [], 0
 

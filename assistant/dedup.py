@@ -25,8 +25,9 @@ import json
 import os
 import re
 import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -147,134 +148,281 @@ class _Member:
     group: str
 
 
+@dataclass
+class _State:
+    """What the index knows at one store revision: every article's signature, one array."""
+
+    revision: str
+    ids: list[str]  # article ids, the rows of `sigs`
+    sigs: np.ndarray  # (len(ids), NUM_PERM) uint32
+    as_of: float  # every article record written before this time (seconds) is in `ids`
+    members: dict[str, _Member]  # the articles of groups of two or more, and their group
+    groups: dict[str, list[str]]  # group name -> its article ids, first published first
+
+    @classmethod
+    def empty(cls, revision: str = "") -> _State:
+        return cls(revision, [], np.zeros((0, NUM_PERM), dtype=np.uint32), 0.0, {}, {})
+
+
+@dataclass
+class _Write:
+    """Articles this process stored in one `Store.put`: (revision before, after) and sigs."""
+
+    before: str
+    after: str
+    ids: list[str]
+    sigs: np.ndarray
+
+
 class DuplicateIndex:
-    """Groups of near-duplicate stored articles, rebuilt when the store's revision changes."""
+    """Groups of near-duplicate stored articles, brought up to date when the store's revision
+    changes.
+
+    It holds every article's signature in one array and the groups of two or more; an article
+    alone in its group is looked up in the store when asked for. To catch up it reads only what
+    changed: when the store's revision moved only by this process's own writes (`note`), it
+    reads nothing but the outlets of grouped articles; otherwise the ids of the stored articles
+    and the records written since its state was built (`Store.article_signatures(since=...)`).
+    Every article's signature is read only when there is no state to start from at all.
+    """
 
     def __init__(
         self, store: Store, threshold: float = THRESHOLD, cache_dir: Path | None = None
     ) -> None:
-        """`cache_dir`: where to keep the groups per revision (None: in memory only)."""
+        """`cache_dir`: where to keep the state per revision (None: in memory only)."""
         self._store = store
         self._threshold = threshold
         self._lock = threading.Lock()
-        self._revision: str | None = None
-        self._members: dict[str, _Member] = {}
-        self._groups: dict[str, list[str]] = {}
-        self._single: dict[str, Any] = {}  # loaded: articles without a near-duplicate, raw
+        self._state: _State | None = None
+        self._rows: dict[str, int] = {}  # article id -> its row of the state's signatures
+        self._writes: list[_Write] = []  # this process's writes since the state (see `note`)
         self.cache_dir = cache_dir
+        self.built = ""  # how the state came to be: "loaded", "noted", "caught up" or "built"
+
+    def note(self, signatures: Mapping[str, str], write: tuple[str, str] | None) -> None:
+        """Remember the signatures of articles this process has just stored, and the store's
+        revision before and after that write (`Store.last_write`; None when another process
+        may have written meanwhile): the next catch-up then need not read them back."""
+        ids = list(signatures)
+        sigs = np.zeros((len(ids), NUM_PERM), dtype=np.uint32)
+        for row, aid in enumerate(ids):
+            sig = decode(signatures[aid])
+            if sig is None:
+                write = None
+                break
+            sigs[row] = sig
+        with self._lock:
+            if write is None or (self._writes and self._writes[-1].after != write[0]):
+                self._writes = []  # a gap: somebody else wrote in between
+            if write is not None:
+                self._writes.append(_Write(write[0], write[1], ids, sigs))
 
     def _refresh(self) -> None:
         rev = self._store.revision()
-        if rev == self._revision:
+        if self._state is not None and self._state.revision == rev:
             return
-        if self._load(rev):
-            return
-        self._build(rev)
-        self._save(rev)
-        trim()  # what reading every article record left in the allocator
+        state = self._load(rev)
+        if state is not None:
+            self.built = "loaded"
+            # what this process wrote since is still to come; what it wrote before is in it
+            starts = [i for i, w in enumerate(self._writes) if w.before == rev]
+            self._writes = self._writes[starts[0] :] if starts else []
+        else:
+            state = self._catch_up(rev)
+            self._save(state)
+            trim()  # what reading article records left in the allocator
+        self._set(state)
 
-    def _cache_file(self, rev: str) -> Path | None:
-        name = f"{revision_name(rev)}-{self._threshold}.json"
-        return self.cache_dir / name if self.cache_dir else None
+    def _set(self, state: _State) -> None:
+        self._state = state
+        self._rows = {aid: row for row, aid in enumerate(state.ids)}
 
-    def _load(self, rev: str) -> bool:
-        path = self._cache_file(rev)
-        if path is None or not path.is_file():
-            return False
+    def _catch_up(self, rev: str) -> _State:
+        started = time.time() - self._margin()
+        writes, self._writes = self._writes, []
+        if writes and writes[-1].after == rev:  # only this process wrote since writes[0]
+            base = self._at(writes[0].before)
+            if base is not None:
+                self.built = "noted"
+                ids, parts = list(base.ids), [base.sigs]
+                for write in writes:
+                    ids += write.ids
+                    parts.append(write.sigs)
+                state = _State(rev, ids, np.concatenate(parts), base.as_of, {}, {})
+                return self._grouped(_last_rows(state))
+        base = self._state or self._newest()
+        if base is None:
+            self.built = "built"
+            return self._grouped(self._read(rev, None, started))
+        self.built = "caught up"
+        fresh = self._read(rev, base.as_of, started)  # written since the base: new or changed
+        current = self._store.article_ids()
+        keep = set(current) - set(fresh.ids)
+        rows = [row for row, aid in enumerate(base.ids) if aid in keep]
+        known = {base.ids[row] for row in rows} | set(fresh.ids)
+        rest = self._read(rev, None, started, [aid for aid in current if aid not in known])
+        ids = [base.ids[row] for row in rows] + fresh.ids + rest.ids
+        sigs = np.concatenate([base.sigs[rows], fresh.sigs, rest.sigs])
+        return self._grouped(_State(rev, ids, sigs, started, {}, {}))
+
+    def _margin(self) -> float:
+        """Seconds a record's `written` may trail this clock: none on one machine (but the
+        whole seconds it is rounded to); a Chroma server's other clients keep their own."""
+        return 300.0 if self._store.settings.chroma_url else 2.0
+
+    def _at(self, revision: str) -> _State | None:
+        """The state at `revision` (this one, a saved one, or nothing stored at all)."""
+        if self._state is not None and self._state.revision == revision:
+            return self._state
+        if not revision:
+            return _State.empty()
+        return self._load(revision)
+
+    def _read(
+        self, rev: str, since: float | None, started: float, ids: list[str] | None = None
+    ) -> _State:
+        """The signatures of the articles stored (`ids`; or those written `since`; or all),
+        computed from their text for those stored without one."""
+        if ids is not None and not ids:
+            return _State.empty(rev)
+        stored = self._store.article_signatures(ids, since=since)
+        order = list(stored)
+        sigs = np.zeros((len(order), NUM_PERM), dtype=np.uint32)
+        missing: dict[str, int] = {}
+        for row, (_, text) in enumerate(stored.values()):
+            sig = decode(text) if text is not None else None
+            if sig is None:
+                missing[order[row]] = row
+            else:
+                sigs[row] = sig
+        del stored
+        if missing:  # stored before signatures existed (or with an unreadable one)
+            for aid, text in self._store.article_texts(list(missing)).items():
+                sigs[missing[aid]] = signature(text)
+        return _State(rev, order, sigs, started, {}, {})
+
+    def _grouped(self, state: _State) -> _State:
+        """`state` with its groups of two or more (their outlets read from the store)."""
+        roots: Any = near_duplicate_roots(state.sigs, self._threshold) if state.ids else []
+        by_root: dict[int, list[str]] = {}
+        for aid, root in zip(state.ids, roots, strict=True):
+            by_root.setdefault(int(root), []).append(aid)
+        multi = [ids for ids in by_root.values() if len(ids) > 1]
+        outlets = self._outlets([aid for ids in multi for aid in ids])
+        for ids in multi:
+            ids[:] = [aid for aid in ids if aid in outlets]  # (one removed meanwhile)
+            # the group is named after its first publication (then the smallest id)
+            ids.sort(key=lambda a: (_day(outlets[a].published), a))
+            if len(ids) > 1:
+                state.groups[ids[0]] = ids
+                state.members.update({aid: _Member(outlets[aid], ids[0]) for aid in ids})
+        return state
+
+    def _outlets(self, ids: list[str]) -> dict[str, Outlet]:
+        if not ids:
+            return {}
+        return {aid: o for aid, (o, _) in self._store.article_signatures(ids).items()}
+
+    def _files(self, rev: str) -> tuple[Path, Path] | None:
+        if self.cache_dir is None:
+            return None
+        name = f"{revision_name(rev)}-{self._threshold}"
+        return self.cache_dir / f"{name}.json", self.cache_dir / f"{name}.npy"
+
+    def _load(self, rev: str) -> _State | None:
+        files = self._files(rev)
+        if files is None or not files[0].is_file():
+            return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(files[0].read_text(encoding="utf-8"))
+            sigs = np.load(files[1], mmap_mode="r")
+            ids: list[str] = data["ids"]
+            if data["revision"] != rev or sigs.shape != (len(ids), NUM_PERM):
+                return None
             groups: dict[str, list[str]] = data["groups"]
             outlets = data["outlets"]
             members = {
                 aid: _Member(Outlet.model_validate(outlets[aid]), group)
-                for group, ids in groups.items()
-                for aid in ids
+                for group, group_ids in groups.items()
+                for aid in group_ids
             }
-            single = dict(data["single"])
+            return _State(rev, ids, sigs, float(data["as_of"]), members, groups)
         except (OSError, ValueError, KeyError, TypeError):
-            return False  # torn or foreign: build it again
-        self._members, self._groups, self._single, self._revision = members, groups, single, rev
-        return True
+            return None  # torn or foreign: catch up again
 
-    def _save(self, rev: str) -> None:
-        """Keep the groups of `rev` (only groups of two or more are spelled out)."""
-        path = self._cache_file(rev)
-        if path is None:
+    def _newest(self) -> _State | None:
+        """The newest saved state (of whatever revision), to catch up from."""
+        if self.cache_dir is None:
+            return None
+        saved = sorted(self.cache_dir.glob("rev-*.json"), key=_mtime, reverse=True)
+        for path in saved:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                state = self._load(str(json.loads(path.read_text(encoding="utf-8"))["revision"]))
+                if state is not None:
+                    return state
+        return None
+
+    def _save(self, state: _State) -> None:
+        """Keep `state` (the signatures first: the JSON file is what marks it complete)."""
+        files = self._files(state.revision)
+        if files is None:
             return
-        multi = {g: ids for g, ids in self._groups.items() if len(ids) > 1}
         data = {
-            "groups": multi,
-            "outlets": {
-                a: self._members[a].outlet.model_dump(mode="json")
-                for ids in multi.values()
-                for a in ids
-            },
-            "single": {
-                ids[0]: self._members[ids[0]].outlet.model_dump(mode="json")
-                for ids in self._groups.values()
-                if len(ids) == 1
-            },
+            "revision": state.revision,
+            "ids": state.ids,
+            "as_of": state.as_of,
+            "groups": state.groups,
+            "outlets": {a: m.outlet.model_dump(mode="json") for a, m in state.members.items()},
         }
-        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            return  # only slower next time
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        prune(path.parent, "rev-*.json")
-
-    def _build(self, rev: str) -> None:
-        stored = self._store.article_signatures()
-        ids = list(stored)
-        outlets = {aid: outlet for aid, (outlet, _) in stored.items()}
-        sigs = np.zeros((len(ids), NUM_PERM), dtype=np.uint32)
-        has = np.ones(len(ids), dtype=bool)
-        for row, (_, text) in enumerate(stored.values()):
-            sig = decode(text) if text is not None else None
-            if sig is None:
-                has[row] = False
-            else:
-                sigs[row] = sig
-        del stored
-        if not has.all():  # stored before signatures existed (or with an unreadable one)
-            rows = {ids[r]: r for r in np.flatnonzero(~has)}
-            for aid, text in self._store.article_texts(list(rows)).items():
-                sigs[rows[aid]], has[rows[aid]] = signature(text), True
-        ids = [aid for aid, ok in zip(ids, has, strict=True) if ok]
-        groups: dict[int, list[str]] = {}
-        for aid, root in zip(ids, near_duplicate_roots(sigs[has], self._threshold), strict=True):
-            groups.setdefault(int(root), []).append(aid)
-        del sigs
-        members: dict[str, _Member] = {}
-        by_group: dict[str, list[str]] = {}
-        for ids in groups.values():
-            # the group is named after its first publication (then the smallest id)
-            ids.sort(key=lambda a: (_day(outlets[a].published), a))
-            for aid in ids:
-                members[aid] = _Member(outlets[aid], ids[0])
-            by_group[ids[0]] = ids
-        self._members, self._groups, self._single, self._revision = members, by_group, {}, rev
+        for path, write in (
+            (files[1], lambda out: np.save(out, np.asarray(state.sigs), allow_pickle=False)),
+            (files[0], lambda out: out.write(json.dumps(data).encode("utf-8"))),
+        ):
+            tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tmp.open("wb") as out:
+                    write(out)
+                os.replace(tmp, path)
+            except OSError:
+                return  # only slower next time
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        prune(files[0].parent, "rev-*.json")
+        prune(files[0].parent, "rev-*.npy")
 
     def group(self, article_id: str) -> list[Outlet]:
         """Every stored article in `article_id`'s group (itself included), first published first."""
         with self._lock:
             self._refresh()
-            member = self._members.get(article_id)
-            if member is None:
-                raw = self._single.get(article_id)
-                return [Outlet.model_validate(raw)] if raw is not None else []
-            return [self._members[a].outlet for a in self._groups[member.group]]
+            state = self._state
+            assert state is not None
+            member = state.members.get(article_id)
+            if member is not None:
+                return [state.members[a].outlet for a in state.groups[member.group]]
+            alone = article_id in self._rows
+        return list(self._outlets([article_id]).values()) if alone else []
+
+    def others(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Article id -> the other stored articles of its group, for those in a group."""
+        with self._lock:
+            self._refresh()
+            assert self._state is not None
+            members, groups = self._state.members, self._state.groups
+        return {
+            aid: [a for a in groups[members[aid].group] if a != aid]
+            for aid in dict.fromkeys(article_ids)
+            if aid in members
+        }
 
     def groups(self) -> list[list[Outlet]]:
         """Every group of two or more articles."""
         with self._lock:
             self._refresh()
-            multi = [ids for ids in self._groups.values() if len(ids) > 1]
-            return [[self._members[a].outlet for a in ids] for ids in multi]
+            state = self._state
+            assert state is not None
+            return [[state.members[a].outlet for a in ids] for ids in state.groups.values()]
 
     def collapse(self, ranked: Sequence[Hit], *, until: date | None = None) -> list[Hit]:
         """Keep the hits of the best-ranked article of each group; name the others in `also_in`.
@@ -287,14 +435,15 @@ class DuplicateIndex:
         """
         with self._lock:
             self._refresh()
-            members, groups = self._members, self._groups
+            assert self._state is not None
+            members, groups = self._state.members, self._state.groups
         chosen: dict[str, str] = {}  # group -> the article whose hits are kept
         kept_hits: dict[str, list[Hit]] = {}
         out: list[Hit] = []
         for hit in ranked:
             aid = hit.chunk.article_id
             member = members.get(aid)
-            if member is None or len(groups[member.group]) == 1:
+            if member is None:
                 out.append(hit)
                 continue
             kept = chosen.setdefault(member.group, aid)
@@ -318,3 +467,19 @@ def _after(published: date | None, until: date | None) -> bool:
 
 def _day(published: date | None) -> date:
     return published or date.max
+
+
+def _last_rows(state: _State) -> _State:
+    """`state` with one row per article, its last (a later write of it replaces the earlier)."""
+    last = {aid: row for row, aid in enumerate(state.ids)}
+    if len(last) == len(state.ids):
+        return state
+    rows = sorted(last.values())
+    ids = [state.ids[row] for row in rows]
+    return _State(state.revision, ids, state.sigs[rows], state.as_of, {}, {})
+
+
+def _mtime(path: Path) -> float:
+    with contextlib.suppress(OSError):
+        return path.stat().st_mtime
+    return 0.0

@@ -114,11 +114,19 @@ def test_a_new_process_reads_the_saved_near_duplicate_groups(
     cache_dir = a.retriever.duplicates.cache_dir
     assert cache_dir is not None and list(cache_dir.glob("rev-*.json"))  # the ingest saved them
 
-    def no_signatures() -> None:
-        raise AssertionError("read every article's signature instead of the saved groups")
+    by_id = a.store.article_signatures
+    asked: list[str] = []
+
+    def no_signatures(ids: list[str] | None = None, **kwargs: object) -> object:
+        if ids is None:
+            raise AssertionError("read every article's signature instead of the saved groups")
+        asked.extend(ids)
+        return by_id(ids)
 
     monkeypatch.setattr(a.store, "article_signatures", no_signatures)
     loaded = DuplicateIndex(a.store, cache_dir=cache_dir)
     assert ([o.article_id for o in loaded.group("wire-nbc")], loaded.groups()) == want
+    assert asked == []
     assert loaded.group(seed_id) == built.group(seed_id)  # an article alone in its group
+    assert set(asked) == {seed_id}  # its outlet, looked up when asked for
     assert loaded.group("missing") == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -43,25 +46,40 @@ def test_short_and_empty_texts_have_signatures() -> None:
 
 
 class FakeStore:
-    """A stand-in for Store with the three calls DuplicateIndex makes (unit test of wiring)."""
+    """A stand-in for Store with the calls DuplicateIndex makes (unit test of wiring)."""
 
     def __init__(self, articles: dict[str, tuple[str, str, date | None, bool]]) -> None:
         # id -> (text, source, published, has stored signature)
         self.articles = articles
         self.rev = "1"
         self.text_reads: list[str] = []
+        self.signature_reads: list[str] = []
+        self.calls: list[tuple[str, list[str]]] = []  # how article_signatures was asked
+        self.written: dict[str, float] = {}
+        self.settings = SimpleNamespace(chroma_url=None)
 
     def revision(self) -> str:
         return self.rev
 
-    def article_signatures(self) -> dict[str, tuple[Outlet, str | None]]:
-        return {
-            aid: (
-                Outlet(article_id=aid, title=aid.upper(), source=src, published=pub),
-                encode(signature(text)) if stored else None,
-            )
-            for aid, (text, src, pub, stored) in self.articles.items()
-        }
+    def article_ids(self) -> list[str]:
+        return list(self.articles)
+
+    def article_signatures(
+        self, ids: list[str] | None = None, *, since: float | None = None
+    ) -> dict[str, tuple[Outlet, str | None]]:
+        chosen = [
+            aid
+            for aid in (ids if ids is not None else self.articles)
+            if aid in self.articles and (since is None or self.written.get(aid, 0) >= since)
+        ]
+        self.signature_reads += chosen
+        self.calls.append(("ids" if ids is not None else "since" if since else "all", chosen))
+        out = {}
+        for aid in chosen:
+            text, src, pub, stored = self.articles[aid]
+            outlet = Outlet(article_id=aid, title=aid.upper(), source=src, published=pub)
+            out[aid] = (outlet, encode(signature(text)) if stored else None)
+        return out
 
     def article_texts(self, ids: list[str]) -> dict[str, str]:
         self.text_reads += ids
@@ -181,3 +199,69 @@ def test_banding_joins_exactly_the_pairs_datasketch_lsh_finds() -> None:
     assert len(set(expected)) < len(texts) - 20  # the corpus does have near-duplicates
     assert dedup.near_duplicate_roots(sigs[:1]).tolist() == [0]
     assert dedup.near_duplicate_roots(sigs[:0]).tolist() == []
+
+
+def _put(store: FakeStore, index: DuplicateIndex, new: dict[str, str], *, noted: bool) -> None:
+    """Store `new` (id -> text) as one write, as `Store.put` does, and tell the index."""
+    before = store.rev
+    for aid, text in new.items():
+        store.articles[aid] = (text, aid.upper(), date(2022, 8, 2), True)
+        store.written[aid] = time.time()
+    store.rev = str(int(store.rev) + 1)
+    if noted:
+        index.note({aid: encode(signature(t)) for aid, t in new.items()}, (before, store.rev))
+
+
+def test_catching_up_with_its_own_writes_reads_only_the_grouped_outlets() -> None:
+    store = FakeStore({})
+    store.rev = ""  # nothing stored yet
+    index = DuplicateIndex(store)  # type: ignore[arg-type]
+    store.rev = "0"
+    index.note({}, ("", "0"))
+    _put(store, index, {"ap": WIRE, "apple": OTHER}, noted=True)
+    _put(store, index, {"nbc": EDITED}, noted=True)
+    assert [[o.article_id for o in g] for g in index.groups()] == [["ap", "nbc"]]
+    assert index.built == "noted"
+    assert store.calls == [("ids", ["ap", "nbc"])]  # the grouped articles' outlets, nothing else
+
+
+def test_a_write_by_another_process_is_read_from_what_was_written_since() -> None:
+    store = _store()
+    index = DuplicateIndex(store)  # type: ignore[arg-type]
+    index.groups()
+    store.calls.clear()
+    _put(store, index, {"apple2": OTHER + " Shares rose."}, noted=False)  # another process
+    assert sorted(len(g) for g in index.groups()) == [2, 2]
+    assert index.built == "caught up"
+    since, outlets = store.calls  # what was written since, then the grouped articles' outlets
+    assert since == ("since", ["apple2"])
+    assert outlets[0] == "ids" and sorted(outlets[1]) == ["ap", "apple", "apple2", "nbc"]
+
+
+def test_changed_and_removed_articles_leave_their_groups() -> None:
+    store = _store()
+    index = DuplicateIndex(store)  # type: ignore[arg-type]
+    assert len(index.groups()) == 1
+    store.articles["nbc"] = (OTHER + " Shares fell.", "NBC", date(2022, 8, 3), True)
+    store.written["nbc"] = time.time()
+    store.rev = "2"
+    assert [[o.article_id for o in g] for g in index.groups()] == [["apple", "nbc"]]
+    del store.articles["apple"]
+    store.rev = "3"
+    assert index.groups() == []
+    assert index.group("apple") == [] and [o.source for o in index.group("ap")] == ["AP"]
+
+
+def test_the_state_is_saved_per_revision_and_loaded_by_a_new_index(tmp_path: Path) -> None:
+    store = _store()
+    first = DuplicateIndex(store, cache_dir=tmp_path)  # type: ignore[arg-type]
+    want = first.groups()
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".npy"]
+    store.signature_reads.clear()
+    second = DuplicateIndex(store, cache_dir=tmp_path)  # type: ignore[arg-type]
+    assert second.groups() == want and second.built == "loaded"
+    assert store.signature_reads == []
+    assert second.others(["nbc", "apple"]) == {"nbc": ["ap"]}
+    next(tmp_path.glob("*.npy")).write_bytes(b"torn")
+    third = DuplicateIndex(store, cache_dir=tmp_path)  # type: ignore[arg-type]
+    assert third.groups() == want and third.built == "built"
