@@ -9,11 +9,15 @@ similarity reaches `THRESHOLD` into groups (transitively). Retrieval keeps the p
 of one article per group, the best-ranked, and its hits and citations list the other outlets
 (`also_in`).
 
-Like the lexical index, the index is derived from the store and rebuilt when the store's
-revision changes, so every process sharing a Chroma server agrees on groups; the groups built
-at a revision are kept in `<data dir>/dedup/` (a JSON file per revision), so a new process at
-that revision reads them instead of every article's signature. Articles stored before
-signatures existed get theirs computed from their text on first use.
+Like the lexical index, the index is derived from the store and follows the store's revision,
+so every process sharing a Chroma server agrees on groups. It is kept per revision in
+`<data dir>/dedup/`: the signatures as one .npy matrix (memory-mapped when read back) and a
+small JSON of the ids and the multi-member groups only; a lone article holds no group state.
+It is caught up incrementally, never rebuilt per process: this process's own writes are noted
+with their signatures (no store read), another process's are read by their `written` stamp
+since the saved state, and removals by the store's ids. A full read of every signature happens
+only when nothing is saved. Articles stored before signatures existed get theirs computed from
+their text on first use.
 """
 
 from __future__ import annotations

@@ -145,6 +145,22 @@ def build_chroma_only(data_dir: Path, chunks: int, seed: int) -> dict[str, Any]:
     return {"chunks": written, "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
+def _chroma_first_query(data_dir: Path, vector: list[float], n: int) -> float:
+    """Chroma alone, cold: open the baseline store with a client of its own, read one record by
+    id and answer one dense query, as a new process's first question must (ms). What our first
+    query costs beyond this is ours; the rest is Chroma loading its index from disk."""
+    import chromadb
+    import numpy as np
+
+    with stopwatch() as elapsed:
+        client = chromadb.PersistentClient(path=str(data_dir / "chroma"))
+        client.get_collection("baseline-articles").get(ids=["none"])
+        client.get_collection("baseline-chunks").query(
+            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=n
+        )
+    return elapsed() * 1000
+
+
 def _build_in_child(
     bench: Bench, data_dir: Path, chunks: int, seed: int, *, chroma_only: bool = False
 ) -> dict[str, Any]:
@@ -180,6 +196,8 @@ def run(bench: Bench) -> dict[str, Any]:
     dense: dict[int, Any] = {}
     first_ms: dict[int, float] = {}
     first_built_ms: dict[int, float] = {}
+    chroma_first_ms: dict[int, float] = {}
+    warm_first_ms: dict[int, float] = {}
     for seed, size in enumerate(sizes):
         data_dir = bench.work / f"retrieval-{size}" / "data"
         bench.log(f"retrieval: building a {size}-chunk store (cheap vectors, child process)")
@@ -199,12 +217,22 @@ def run(bench: Bench) -> dict[str, Any]:
         baseline = bench.work / f"retrieval-{size}-chroma" / "data"
         bench.log(f"retrieval: the same records straight into Chroma (baseline, {size})")
         built[size]["chroma_only"] = _build_in_child(bench, baseline, size, seed, chroma_only=True)
+        vector = bench.embedder.embed_query(QUESTIONS[0])
+        chroma_first_ms[size] = _chroma_first_query(baseline, vector, settings.candidates)
         rebuilt = Assistant(settings, embedder=bench.embedder)
         rebuilt.retriever.lexical.cache_dir = None
         with stopwatch() as elapsed:
             rebuilt.retrieve(QUESTIONS[0])
         first_built_ms[size] = elapsed() * 1000
         del rebuilt
+        # What `serve` does before its first question (assistant.ui.warm_up): one retrieval in
+        # a thread at start-up, so the user's first question finds Chroma's index loaded.
+        served = Assistant(settings, embedder=bench.embedder)
+        served.retrieve("warm up the retrieval models")
+        with stopwatch() as elapsed:
+            served.retrieve(QUESTIONS[0])
+        warm_first_ms[size] = elapsed() * 1000
+        del served
         dense[size].retrieve(QUESTIONS[0])
 
     times: dict[int, list[float]] = {s: [] for s in sizes}
@@ -259,7 +287,23 @@ def run(bench: Bench) -> dict[str, Any]:
             first_ms[size] / p50[size] <= FIRST_QUERY_BOUND if size == TARGET_AT else None,
             f"first query of a new process {first_ms[size]:.0f} ms with the saved BM25 index; "
             f"{first_built_ms[size]:.0f} ms building it from the store "
-            f"({first_built_ms[size] / p50[size]:.1f}x p50)",
+            f"({first_built_ms[size] / p50[size]:.1f}x p50); Chroma alone, cold, "
+            f"{chroma_first_ms[size]:.0f} ms",
+        )
+        for size in sizes
+    ]
+    rows += [
+        row(
+            f"first_query_beyond_chroma_vs_p50@{size // 1000}k",
+            rounded(max(0.0, first_ms[size] - chroma_first_ms[size]) / p50[size], 1),
+            f"<= {FIRST_QUERY_BOUND:.0f}x" if size == TARGET_AT else "",
+            (first_ms[size] - chroma_first_ms[size]) / p50[size] <= FIRST_QUERY_BOUND
+            if size == TARGET_AT
+            else None,
+            f"first query {first_ms[size]:.0f} ms less Chroma's own cold open and query of the "
+            f"same-size store {chroma_first_ms[size]:.0f} ms; serve's first question after its "
+            f"start-up warm-up {warm_first_ms[size]:.0f} ms "
+            f"({warm_first_ms[size] / p50[size]:.1f}x)",
         )
         for size in sizes
     ]
@@ -305,6 +349,10 @@ def run(bench: Bench) -> dict[str, Any]:
             "best_ms": {str(s): rounded(min(times[s]), 1) for s in sizes},
             "first_query_ms": {str(s): rounded(first_ms[s], 0) for s in sizes},
             "first_query_built_ms": {str(s): rounded(first_built_ms[s], 0) for s in sizes},
+            "chroma_alone_first_query_ms": {str(s): rounded(chroma_first_ms[s], 0) for s in sizes},
+            "first_question_after_warm_up_ms": {
+                str(s): rounded(warm_first_ms[s], 0) for s in sizes
+            },
             "question_embedding_p50_ms": rounded(percentile(embed_times, 50), 1),
             "growth_p50_largest_vs_smallest": rounded(growth, 2),
             "stores": {str(s): built[s] for s in sizes},
