@@ -67,6 +67,7 @@ from assistant.citations.verify import (
     SUPPORT_THRESHOLD,
     Verified,
     cite,
+    under_headline,
     unverified_citations,
     verify_citations,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "stem",
     "strip_markers",
     "support_score",
+    "under_headline",
     "unverified_citations",
     "verify_citations",
     "word_found",

@@ -99,12 +99,18 @@ def pick_span(
     embed: Embed | None,
     floor: float = 0.0,
     asked: Profile | None = None,
+    headlines: Sequence[str] | None = None,
 ) -> Span | None:
     """The best candidate for `claim` (its passage index is `candidates[i].index`).
 
     With `embed`, a candidate is embedded only if its best possible blended score (cosine 1)
     could beat every other candidate's worst (cosine 0) and reach `floor`; the others keep their
     worst, so a winner below `floor` may carry an understated score.
+
+    With `headlines` (one per passage, "" for none), a candidate is read under its article's
+    headline: a news headline often names what the body only refers to ("'Squid Game': Netflix
+    green lights season 2" over "the wildly popular South Korean show is green lit for a second
+    season"), and the reader of a citation sees the headline above the quote.
     """
     if not candidates:
         return None
@@ -112,9 +118,13 @@ def pick_span(
     contexts: dict[int, Profile] = {}
     if asked is not None:
         contexts = {i: profile(passages[i]) for i in {c.index for c in candidates}}
+    heads = {i: profile(headlines[i]) for i in {c.index for c in candidates}} if headlines else {}
     parts = [
         support_parts(
-            claimed, profile(passages[c.index][c.start : c.end]), asked, contexts.get(c.index)
+            claimed,
+            _under(profile(passages[c.index][c.start : c.end]), heads.get(c.index)),
+            asked,
+            contexts.get(c.index),
         )
         for c in candidates
     ]
@@ -143,6 +153,18 @@ def pick_span(
     best = max(range(len(candidates)), key=lambda i: scores[i] - handicaps[i])
     c = candidates[best]
     return Span(c.start, c.end, min(max(scores[best], 0.0), 1.0), c.index)
+
+
+def _under(quote: Profile, headline: Profile | None) -> Profile:
+    """The quote's profile read together with its article's headline."""
+    if headline is None:
+        return quote
+    return Profile(
+        quote.words | headline.words,
+        quote.numbers | headline.numbers,
+        quote.names | headline.names,
+        quote.places | headline.places,
+    )
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

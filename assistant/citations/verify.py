@@ -37,6 +37,13 @@ JOINT_MIN_SHARE = 0.25
 """Least lexical share (numbers unpenalised) each of several cited passages needs to be kept
 for a claim they support only jointly."""
 
+_DATELINE_RE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+    r"(?:,?\s+(?:1[89]|20)\d\d)?\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"[a-z]*\.?(?:,?\s+(?:1[89]|20)\d\d)?\b",
+    re.IGNORECASE,
+)
+"""A calendar date ("Jul 27, 2021", "5 May 2020"): in a headline, the day it ran, not a fact."""
 _CLOSING_PAREN_RE = re.compile(r"\s*\(([^()]{1,80})\)\s*([.!?]?)\Z")
 
 _Outcome = Literal["cited", "recited", "unsupported"]
@@ -66,6 +73,7 @@ def verify_citations(
     *,
     threshold: float = SUPPORT_THRESHOLD,
     question: str | None = None,
+    headlines: bool = False,
 ) -> Verified:
     """Turn the model's raw answer into clean text plus citations that really support it.
 
@@ -102,6 +110,7 @@ def verify_citations(
         threshold=threshold,
         recite_threshold=max(threshold, RECITE_THRESHOLD),
         asked=profile(question) if question else None,
+        headlines=[_headline(hit) for hit in hits] if headlines else None,
     )
     numbering = _Numbering(hits)
     unsupported: list[str] = []
@@ -138,6 +147,26 @@ class _Check:
     threshold: float
     recite_threshold: float
     asked: Profile | None
+    headlines: list[str] | None = None
+
+
+def _headline(hit: Hit) -> str:
+    return headline(hit.title)
+
+
+def headline(title: str | None) -> str:
+    """The headline a quote is read under: the title less any calendar date in it.
+
+    A snippet's title is often its dateline ("Jul 27, 2021 ..."), the day it ran, which must
+    not lend a claim about another time its year.
+    """
+    return " ".join(_DATELINE_RE.sub(" ", title or "").split()).strip(" .,:;|–—-…")
+
+
+def under_headline(citation: Citation) -> str:
+    """What a reader of `citation` checks it against: its article's headline, then its quote."""
+    head = headline(citation.title)
+    return f"{head}\n{citation.quote}" if head else citation.quote
 
 
 def _header(hit: Hit) -> Profile:
@@ -163,6 +192,7 @@ def _support_for(piece: Piece, check: _Check) -> tuple[list[Span], _Outcome]:
             check.embed,
             check.recite_threshold,
             check.asked,
+            check.headlines,
         )
         if found is not None and found.score >= check.recite_threshold:
             return [found], "recited"
@@ -213,7 +243,7 @@ def _check_markers(piece: Piece, check: _Check) -> list[Span]:
     aligned: list[Span] = []
     for n in piece.markers:
         own = [c for c in check.candidates if c.index == n - 1]
-        span = pick_span(piece.text, passages, own, check.embed, threshold, asked)
+        span = pick_span(piece.text, passages, own, check.embed, threshold, asked, check.headlines)
         if span is not None:
             aligned.append(span)
     kept = [span for span in aligned if span.score >= threshold]

@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from assistant.errors import SuiteError
@@ -430,11 +431,14 @@ class CitationChecker:
         support: `support(claim, passage_sentence) -> float`, higher is better supported.
         threshold: Support at or above this counts as supported.
         claims: Splits an answer into `(sentence, [marker numbers])` pairs.
+        passage: What a citation is judged against; its quote by default, the library's
+            checker reads it under its article's headline, as the reader sees it.
     """
 
     support: Callable[[str, str], float]
     threshold: float
     claims: Callable[[str], list[tuple[str, list[int]]]]
+    passage: Callable[[Citation], str] = attrgetter("quote")
 
     @classmethod
     def from_library(cls) -> CitationChecker:
@@ -448,6 +452,7 @@ class CitationChecker:
             support=citations.support_score,
             threshold=float(citations.SUPPORT_THRESHOLD),
             claims=claims,
+            passage=citations.under_headline,
         )
 
 
@@ -470,8 +475,9 @@ def score_citations(
 ) -> CitationScores:
     """Citation precision and recall of one answer, in the sense of ALCE (Gao et al., 2023).
 
-    A citation is valid when its quote supports a sentence that cites it (support at or above
-    the checker's threshold) and, when gold articles are given, comes from one of them.
+    A citation is valid when its quote (`checker.passage`: read under its article's headline,
+    which the reader sees above it) supports a sentence that cites it (support at or above the
+    checker's threshold) and, when gold articles are given, comes from one of them.
     Precision is the share of citations that are valid (None without citations); recall is the
     share of substantive answer sentences backed by at least one valid citation (None when the
     answer has no sentence with a letter or digit in it).
@@ -484,7 +490,7 @@ def score_citations(
     def support_of(claim_index: int, citation_index: int) -> float:
         key = (claim_index, citation_index)
         if key not in cache:
-            claim, quote = claims[claim_index][0], citations[citation_index].quote
+            claim, quote = claims[claim_index][0], checker.passage(citations[citation_index])
             cache[key] = float(checker.support(claim, quote))
         return cache[key]
 

@@ -753,3 +753,51 @@ def test_a_us_state_in_the_passage_stands_for_the_united_states() -> None:
     claim = "Dozens of people were unaccounted for after floods in the US state of Kentucky."
     passage = "Dozens of people remain unaccounted for after flash floods in Kentucky."
     assert support_score(claim, passage, question=question, context=passage) >= (SUPPORT_THRESHOLD)
+
+
+def _story(title: str, text: str, article_id: str = "story") -> Hit:
+    chunk = Chunk(
+        id=f"{article_id}#0", article_id=article_id, index=0, text=text, start=0, end=len(text)
+    )
+    return Hit(chunk=chunk, score=1.0, title=title)
+
+
+def test_verify_reads_a_quote_under_its_headline() -> None:
+    """The model sees each source's headline; what the body only refers to, the headline may
+    name. Without `headlines` the same claim is unsupported."""
+    hit = _story(
+        "'Squid Game': Netflix green lights season 2",
+        "Netflix announced Sunday that the wildly popular South Korean show is green lit for "
+        "a second season.",
+    )
+    raw = "The wildly popular show green lit for a second season is Squid Game [1]."
+    question = "Which wildly popular show was recently green lit for a new season?"
+    kept = verify_citations(raw, [hit], question=question, headlines=True)
+    assert [c.article_id for c in kept.citations] == ["story"]
+    assert kept.citations[0].quote == hit.chunk.text  # the quote is still a slice of the body
+    _assert_located(kept.citations, hit.chunk.text)
+    assert verify_citations(raw, [hit], question=question).citations == []
+
+
+def test_a_dateline_headline_lends_no_date() -> None:
+    """A snippet titled by the day it ran ("Jul 27, 2021 ...") does not back a claim about 2021;
+    a headline that names the year does."""
+    text = "Revenue was stagnant in Q2 2020, with $370 million from that business."
+    raw = "Tesla's revenue in 2021 was $370 million [1]."
+    question = "What was Tesla's revenue in 2021?"
+    dateline = _story("Jul 27, 2021 ...", text)
+    assert verify_citations(raw, [dateline], question=question, headlines=True).citations == []
+    named = _story("Tesla's 2021 results", text)
+    assert verify_citations(raw, [named], question=question, headlines=True).citations
+
+
+def test_the_eval_checker_reads_a_citation_under_its_headline() -> None:
+    from assistant.citations import under_headline
+
+    hit = _story("Jul 27, 2021: 'Squid Game' renewed", "The show is back for a second season.")
+    verified = verify_citations(
+        "Squid Game is back for a second season [1].", [hit], headlines=True
+    )
+    assert under_headline(verified.citations[0]) == (
+        "'Squid Game' renewed\nThe show is back for a second season."
+    )
