@@ -266,6 +266,10 @@ class Assistant:
             raise InputError(f"no article with id '{article_id}' in {self.store.location}")
         return found
 
+    def _article_text(self, article_id: str) -> str:
+        found = self.store.get_article(article_id)
+        return found.text if found is not None else ""
+
     def articles(self) -> list[ArticleInfo]:
         """Every stored article (without text), newest first."""
         return self.store.list_articles()
@@ -434,6 +438,7 @@ class Assistant:
             relevant=state["relevant"],
             settings=self.settings,
             embed=self.embedder.embed,
+            article_text=self._article_text,
         )
         timings = dict(state["timings"])
         timings["verify_ms"] = (time.perf_counter() - started) * 1000

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         "repeats from the question need not be in the quote, only near it (but a year or a "
         "place it repeats must not be contradicted there).",
     )
+    headline_support: bool = Field(
+        True,
+        description="Read each quote under its article's headline when checking a citation: "
+        "the model sees the headline, and a headline often names what the body only refers to.",
+    )
     evidence: bool = Field(
         True,
         description="Hand the model the few sentences of the retrieved passages that bear on "
@@ -127,10 +132,10 @@ class Settings(BaseSettings):
         description="Answer check: least share of the question's content words the cited "
         "sources must hold (0 checks only the kind of answer).",
     )
-    answer_check_scope: Literal["passages", "evidence"] = Field(
-        "passages",
-        description="Answer check: read the cited articles' whole retrieved passages, or only "
-        "the sentences the model was shown.",
+    answer_check_scope: Literal["articles", "passages", "evidence"] = Field(
+        "articles",
+        description="Answer check: read the cited articles whole, only their retrieved "
+        "passages, or only the sentences the model was shown.",
     )
     conflicts: bool = Field(
         True,
@@ -223,6 +228,7 @@ class Settings(BaseSettings):
             "rerank",
             "verify",
             "question_aware",
+            "headline_support",
             "evidence",
             "evidence_sentences",
             "answer_check",

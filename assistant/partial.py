@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.places import places_in
 from assistant.text import (
     QUESTION_STOPWORDS,
     QUESTION_WORD_RE,
@@ -171,7 +172,10 @@ def answers_question(
     sources (not the answer, which may just restate the question) must hold at least
     `ANCHOR_SHARE` of the question's content words (less the words of time, which the date
     filter handles) and every year it names: "Super Bowl 2021" is not answered from a snippet
-    about Super Bowl LVIII in 2024.
+    about Super Bowl LVIII in 2024. An answer that names years, none of them the question's,
+    is about another time ("Osaka won the U.S. Open in 2018" for "Who won it in 2020?"); and
+    every country or US state the question names (bar the United States itself) must be in
+    the sources: a story from Delaware does not answer what was seen in Papua New Guinea.
 
     Args:
         question: The (standalone) question.
@@ -182,9 +186,16 @@ def answers_question(
     if not supported:
         return False
     answer = " ".join(supported)
-    held = content_words(" ".join(sources))
+    read = " ".join(sources)
+    held = content_words(read)
+    # The United States is left out: US news seldom names its own country, and "the U.S.
+    # Open" is an event, not a place.
+    places = places_in(read) | {"United States"}
     # a many-part question is answered in part when one part is; `uncovered_parts` names the rest
-    return any(_answers_part(part, answer, held, share) for part in question_parts(question))
+    return any(
+        _answers_part(part, answer, held, share) and places_in(part) <= places
+        for part in question_parts(question)
+    )
 
 
 def _answers_part(part: str, answer: str, held: frozenset[str], share: float) -> bool:
@@ -194,7 +205,11 @@ def _answers_part(part: str, answer: str, held: frozenset[str], share: float) ->
     asked = content_words(part) - _GENERIC
     if not asked:
         return True
-    if any(YEAR_RE.fullmatch(w) and w not in held for w in asked):
+    years = {w for w in asked if YEAR_RE.fullmatch(w)}
+    if any(y not in held for y in years):
         return False
+    said = {w for w in content_words(answer) if YEAR_RE.fullmatch(w)}
+    if years and said and not years & said:
+        return False  # asked about 2020, answered about 2018
     found = sum(word_found(w, held) for w in asked)
     return found >= share * len(asked)

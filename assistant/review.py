@@ -64,6 +64,7 @@ def review_answer(
     relevant: bool,
     settings: Settings,
     embed: Callable[[list[str]], np.ndarray],
+    article_text: Callable[[str], str] | None = None,
 ) -> Review:
     """Turn the model's raw text into the answer a reader sees.
 
@@ -76,6 +77,8 @@ def review_answer(
         settings: `verify`, `question_aware`, `answer_check` (with its `_share` and
             `_scope`), `conflicts`.
         embed: The embedder, for citation support.
+        article_text: The whole text of a stored article by id ("" when it is gone), for the
+            answer check's `articles` scope; without it that scope reads the passages.
     """
     if not relevant:
         return Review(abstention_text(), reason="no_passages")
@@ -86,7 +89,11 @@ def review_answer(
         text, citations = unverified_citations(raw, list(evidence))
         return Review(text, list(citations))
     verified = verify_citations(
-        raw, list(evidence), embed, question=question if settings.question_aware else None
+        raw,
+        list(evidence),
+        embed,
+        question=question if settings.question_aware else None,
+        headlines=settings.headline_support,
     )
     unsupported = list(verified.unsupported)
     if not verified.citations:
@@ -94,11 +101,13 @@ def review_answer(
         return Review(abstention_text(), [], unsupported or [raw.strip()], reason="unsupported")
     text, citations = verified.text, list(verified.citations)
     supported = [c.text for c in parse_markers(text) if c.markers]
-    passages = hits if settings.answer_check_scope == "passages" else ()
+    scope = settings.answer_check_scope
+    passages = hits if scope != "evidence" else ()
+    whole = article_text if scope == "articles" else None
     if settings.answer_check and not answers_question(
         question,
         supported,
-        cited_sources(citations, passages, evidence),
+        cited_sources(citations, passages, evidence, whole),
         share=settings.answer_check_share,
     ):
         # true, cited, and beside the point: say so, and say what they do report
@@ -113,19 +122,26 @@ def review_answer(
 
 
 def cited_sources(
-    citations: Sequence[Citation], hits: Sequence[Hit], evidence: Sequence[Hit]
+    citations: Sequence[Citation],
+    hits: Sequence[Hit],
+    evidence: Sequence[Hit],
+    article_text: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Titles and texts of the cited articles: what the answer check reads.
 
     The whole retrieved passages of each cited article are read, not only the sentences the
     model was shown: evidence selection keeps the sentences nearest the question's answer,
     and the words that tie a passage to the question's subject are often in the sentence
-    before.
+    before. With `article_text`, each cited article is read whole: a news quiz question
+    ("Which island nation plunged into chaos, prompting its leader to flee?") is written from
+    the whole story, and the passage that answers it ("Sri Lanka has plunged into chaos and
+    its president has fled") need not hold the rest of its words.
     """
-    cited = {c.article_id for c in citations}
+    cited = list(dict.fromkeys(c.article_id for c in citations))
     titles = {h.chunk.article_id: h.title for h in evidence if h.chunk.article_id in cited}
     texts = [h.chunk.text for h in (*hits, *evidence) if h.chunk.article_id in cited]
-    return [*titles.values(), *texts]
+    whole = [article_text(aid) for aid in cited] if article_text is not None else []
+    return [*titles.values(), *texts, *whole]
 
 
 def surface_conflicts(text: str, citations: list[Citation], evidence: list[Hit]) -> str:

@@ -6,6 +6,7 @@ Uses a fake embedder (named as such); no model is called: the raw answer is give
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 import zlib
 from typing import Any
@@ -42,6 +43,9 @@ def _hit(article_id: str, text: str) -> Hit:
 
 
 def _finish(question: str, raw: str, evidence: list[Hit], **settings: Any) -> Any:
+    # an empty store of its own: the answer check reads the cited articles whole from the
+    # store, and these hits are not stored, so it reads their passages
+    settings.setdefault("data_dir", tempfile.mkdtemp(prefix="finish-"))
     a = Assistant(Settings(**settings), embedder=FakeEmbedder())  # type: ignore[arg-type]
     state = {
         "question": question,
@@ -92,3 +96,39 @@ def test_a_supported_sentence_that_does_not_answer_abstains_and_says_what_is_the
     assert answer.citations and answer.citations[0].quote in FOUNDERS
     kept = _finish("Which company acquired WhatsApp in 2014?", raw, evidence, answer_check=False)
     assert not kept.abstained
+
+
+def test_the_answer_check_reads_the_cited_article_whole(tmp_path: Any) -> None:
+    """A quiz question paraphrases the whole story; the passage that answers it holds few of its
+    words, the article holds them. Read only the passages, the same answer is off point."""
+    from assistant.config import Settings as S
+    from assistant.review import review_answer
+
+    question = (
+        "Which island nation plunged into chaos in recent days, prompting its leader to flee?"
+    )
+    passage = "Sri Lanka has plunged into chaos and its president has fled to Singapore."
+    story = (
+        f"{passage} The island nation of 22 million has been in crisis for months; protests "
+        "prompted the leader to flee the capital in recent days."
+    )
+    hits = [_hit("lk", passage)]
+    raw = "Sri Lanka plunged into chaos and its president fled [1]."
+    embed = FakeEmbedder().embed
+
+    def review(scope: str) -> Any:
+        return review_answer(
+            raw,
+            question=question,
+            hits=hits,
+            evidence=hits,
+            relevant=True,
+            settings=S(data_dir=tmp_path, answer_check_scope=scope),  # type: ignore[arg-type]
+            embed=embed,
+            article_text={"lk": story}.__getitem__,
+        )
+
+    whole = review("articles")
+    assert whole.reason is None and "Sri Lanka" in whole.text
+    assert [c.article_id for c in whole.citations] == ["lk"]
+    assert review("passages").reason == "off_point"

@@ -136,3 +136,33 @@ def test_a_many_part_question_answered_in_part_passes_the_check() -> None:
 
     q = "What tariff did Trump threaten on Chinese goods, and who won the 2022 World Cup?"
     assert answers_question(q, [TARIFF], [TARIFF])
+
+
+def test_an_answer_about_another_year_is_no_answer() -> None:
+    from assistant.partial import answers_question
+
+    q = "Who won the men's singles U.S. Open in 2020?"
+    sources = ["Osaka, the 2018 U.S. Open women's singles champion, won again in 2020."]
+    assert not answers_question(q, ["Osaka won the men's singles U.S. Open in 2018."], sources)
+    assert answers_question(q, ["Osaka won the men's singles U.S. Open in 2020."], sources)
+    # an answer that names no year is judged on its words and sources as before
+    assert answers_question(q, ["Osaka won the men's singles U.S. Open."], sources)
+
+
+def test_a_place_the_question_names_must_be_in_the_sources() -> None:
+    from assistant.partial import answers_question
+
+    q = "What critically endangered bird was spotted in Papua New Guinea for the first time?"
+    delaware = [
+        "A rare critically endangered butterfly was spotted in Delaware for the first time "
+        "in decades."
+    ]
+    assert not answers_question(q, delaware, delaware)
+    png = [
+        "The black-naped pheasant-pigeon, a critically endangered bird, was spotted in "
+        "Papua New Guinea for the first time in 140 years."
+    ]
+    assert answers_question(q, png, png)
+    # the United States is not required: US news seldom names it, and the U.S. Open is an event
+    open_ = ["Daniil Medvedev won the men's singles title at the 2021 Open in New York."]
+    assert answers_question("Who won the men's singles U.S. Open 2021?", open_, open_)
