@@ -41,7 +41,9 @@ import numpy as np
 
 from assistant.conflicts import contradicts
 from assistant.lexical_cache import prune, revision_name
+from assistant.loaders.metadata import url_words
 from assistant.memory import trim
+from assistant.text import bm25_tokens
 from assistant.types import Hit, Outlet
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ SHINGLE = 5  # words per shingle: long enough that unrelated news rarely shares 
 THRESHOLD = 0.7  # estimated Jaccard similarity of shingle sets that makes two articles one
 SEED = 1
 SCHEME = "affine32"  # datasketch >= 2.0: the hash values are 32-bit
+GROUPING = "g2"  # bump when what joins two articles changes (saved states are then unused)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -144,6 +147,45 @@ def near_duplicate_roots(sigs: np.ndarray, threshold: float = THRESHOLD) -> np.n
                     if ra != rb:
                         parent[max(ra, rb)] = min(ra, rb)
     return np.array([root(a) for a in range(n)], dtype=np.int64)
+
+
+_HEADLINE_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+
+
+def headline_words(outlet: Outlet) -> frozenset[str]:
+    """What an article's headline is about: the words of its URL slug (a news URL's short
+    headline, written by its editors), else of its title; function words dropped."""
+    words = " ".join(url_words(outlet.url)) or outlet.title
+    return frozenset(t for t in bm25_tokens(words) if _HEADLINE_WORD.fullmatch(t))
+
+
+def same_story(outlets: Sequence[Outlet]) -> list[list[str]]:
+    """The ids of `outlets` (near-duplicate texts) split into the stories their headlines tell.
+
+    Near-identical text is not always one story: a page whose text could not be extracted
+    holds the site's boilerplate (a video page's ad survey), the same on every such page,
+    under headlines that have nothing in common ("ford-recall", "sprite-green-bottle"). Two
+    articles stay together when their headlines share a word (copies of one wire story do),
+    or when neither has a headline word at all.
+    """
+    words = [headline_words(o) for o in outlets]
+    parent = list(range(len(outlets)))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for i in range(len(outlets)):
+        for j in range(i + 1, len(outlets)):
+            if words[i] & words[j] or not (words[i] or words[j]):
+                ri, rj = root(i), root(j)
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+    parts: dict[int, list[str]] = {}
+    for i, outlet in enumerate(outlets):
+        parts.setdefault(root(i), []).append(outlet.article_id)
+    return [ids for ids in parts.values() if len(ids) > 1]
 
 
 @dataclass(frozen=True)
@@ -313,8 +355,12 @@ class DuplicateIndex:
             by_root.setdefault(int(root), []).append(aid)
         multi = [ids for ids in by_root.values() if len(ids) > 1]
         outlets = self._outlets([aid for ids in multi for aid in ids])
+        multi = [
+            part
+            for ids in multi
+            for part in same_story([outlets[a] for a in ids if a in outlets])  # (one removed)
+        ]
         for ids in multi:
-            ids[:] = [aid for aid in ids if aid in outlets]  # (one removed meanwhile)
             # the group is named after its first publication (then the smallest id)
             ids.sort(key=lambda a: (_day(outlets[a].published), a))
             if len(ids) > 1:
@@ -330,7 +376,7 @@ class DuplicateIndex:
     def _files(self, rev: str) -> tuple[Path, Path] | None:
         if self.cache_dir is None:
             return None
-        name = f"{revision_name(rev)}-{self._threshold}"
+        name = f"{revision_name(rev)}-{self._threshold}-{GROUPING}"
         return self.cache_dir / f"{name}.json", self.cache_dir / f"{name}.npy"
 
     def _load(self, rev: str) -> _State | None:

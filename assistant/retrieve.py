@@ -26,6 +26,7 @@ from assistant.lexical_cache import (
     load_newest_corpus,
     save,
 )
+from assistant.loaders.metadata import url_words
 from assistant.memory import trim
 from assistant.store import Store, StoredChunk
 from assistant.text import TOKEN_RE
@@ -95,27 +96,6 @@ def _token_ids(text: str, vocab: dict[str, int], memo: dict[str, tuple[int, ...]
             got = memo[raw] = tuple(vocab.setdefault(t, len(vocab)) for t in tokenize(raw))
         out.extend(got)
     return out
-
-
-_SLUG_ID = re.compile(r"^(?:[a-z]?_?[0-9a-f]{12,}|\d+)$")
-
-
-def url_words(url: Any) -> list[str]:
-    """The words of a news URL's slug ("/2022/06/15/business/ford-recall/" -> ford, recall).
-
-    Only hyphenated path segments are slugs; section names, dates, ids and file names are not.
-    """
-    if not url:
-        return []
-    from urllib.parse import urlparse
-
-    words: list[str] = []
-    for segment in urlparse(str(url)).path.split("/"):
-        segment = re.sub(r"\.s?html?$", "", segment.lower())
-        if "-" not in segment:
-            continue
-        words += [w for w in re.split(r"[-_]+", segment) if w and not _SLUG_ID.match(w)]
-    return words
 
 
 class LexicalIndex:

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from assistant.config import Settings
 
 
-_STORE_FORMAT = 1  # bump when the evalstore layout changes, so old caches are not reused
+_STORE_FORMAT = 2  # bump when the evalstore layout or what ingest stores changes (2: slug titles)
 
 
 class AssistantLike(Protocol):

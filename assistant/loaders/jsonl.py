@@ -9,7 +9,14 @@ from typing import Any, BinaryIO
 
 from assistant.errors import InputError
 from assistant.loaders.encoding import _BINARY_SAMPLE, normalise_text
-from assistant.loaders.metadata import _make_article, _title_from_text, _to_date, _to_str, slugify
+from assistant.loaders.metadata import (
+    _make_article,
+    _title_from_text,
+    _title_from_url,
+    _to_date,
+    _to_str,
+    slugify,
+)
 from assistant.types import Article
 
 _READ_CHUNK = 1 << 20
@@ -44,7 +51,8 @@ def _record_article(
     body = normalise_text(text)
     if not body:
         return InputError(f"{where}: empty 'text'")
-    title = _to_str(record.get("title")) or _title_from_text(body)
+    url = _to_str(record.get("url"))
+    title = _to_str(record.get("title")) or _title_from_url(url) or _title_from_text(body)
     explicit_id = _to_str(record.get("id")) or _to_str(record.get("doc_id"))
     if explicit_id:
         if explicit_id in used_ids:
@@ -71,7 +79,7 @@ def _record_article(
         title=title,
         text=body,
         source=_to_str(record.get("source")),
-        url=_to_str(record.get("url")),
+        url=url,
         published=published,
     )
 

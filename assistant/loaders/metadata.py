@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.errors import InputError
@@ -152,6 +153,34 @@ def _domain(url: str | None) -> str | None:
 _FIRST_SENTENCE_RE = re.compile(r"(.+?(?<!\b[A-Z])[.!?])[\"'”’)]*(?=\s+[\"'“‘(]?[A-Z0-9])")
 
 
+_SLUG_ID = re.compile(r"^(?:[a-z]?_?[0-9a-f]{12,}|\d+)$")
+
+
+def url_words(url: Any) -> list[str]:
+    """The words of a news URL's slug ("/2022/06/15/business/ford-recall/" -> ford, recall).
+
+    Only hyphenated path segments are slugs; section names, dates, ids and file names are not.
+    """
+    if not url:
+        return []
+    words: list[str] = []
+    for segment in urlsplit(str(url)).path.split("/"):
+        segment = re.sub(r"\.s?html?$", "", segment.lower())
+        if "-" not in segment:
+            continue
+        words += [w for w in re.split(r"[-_]+", segment) if w and not _SLUG_ID.match(w)]
+    return words
+
+
+def _title_from_url(url: str | None) -> str | None:
+    """A title for an article that has none, from its URL's slug ("Ford recall"): the short
+    headline a news site's editors put in the address; None without a slug of two words."""
+    words = url_words(url)
+    if len(words) < 2:
+        return None
+    return _shorten(" ".join(words).capitalize(), _TITLE_MAX_CHARS)
+
+
 def _title_from_text(text: str) -> str:
     """A title for an article that has none: its first real sentence, at most 80 characters.
 
@@ -190,7 +219,7 @@ def _make_article(
     body = normalise_text(text)
     if not body:
         raise InputError(f"{path}: no article text")
-    clean_title = _to_str(title) or _title_from_text(body)
+    clean_title = _to_str(title) or _title_from_url(_to_str(url)) or _title_from_text(body)
     return Article(
         id=article_id,
         title=clean_title,

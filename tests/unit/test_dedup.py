@@ -77,7 +77,8 @@ class FakeStore:
         out = {}
         for aid in chosen:
             text, src, pub, stored = self.articles[aid]
-            outlet = Outlet(article_id=aid, title=aid.upper(), source=src, published=pub)
+            title = text.split("— ")[-1][:40]  # the story's lead as its headline
+            outlet = Outlet(article_id=aid, title=title, source=src, published=pub)
             out[aid] = (outlet, encode(signature(text)) if stored else None)
         return out
 
@@ -120,6 +121,24 @@ def test_index_rebuilds_only_when_the_revision_changes() -> None:
     assert len(index.groups()) == 1  # same revision: the cached groups
     store.rev = "2"
     assert sorted(len(g) for g in index.groups()) == [2, 2]
+
+
+def test_identical_boilerplate_under_unrelated_headlines_is_not_one_story() -> None:
+    def outlet(aid: str, url: str | None, title: str = "Same page text") -> Outlet:
+        return Outlet(article_id=aid, title=title, url=url)
+
+    cnn = "https://www.cnn.com/2022/0{}/business/{}/index.html"
+    pages = [
+        outlet("ford", cnn.format(6, "ford-recall")),
+        outlet("sprite", cnn.format(7, "sprite-green-bottle")),
+        outlet("ford2", cnn.format(6, "ford-recalls-explorer")),
+        outlet("ap", None, "Ford recalls 2.9 million vehicles"),  # no slug: its title
+        outlet("bare", None, "2022"),  # no headline word: only with others that have none
+        outlet("bare2", None, "2023"),
+    ]
+    assert dedup.same_story(pages) == [["ford", "ford2", "ap"], ["bare", "bare2"]]
+    assert dedup.headline_words(pages[1]) == {"sprite", "green", "bottl"}
+    assert dedup.same_story(pages[:2]) == []
 
 
 def test_collapse_keeps_the_best_ranked_outlet_and_names_the_others() -> None:

@@ -53,7 +53,7 @@ def test_tokenize_stems_words_and_keeps_numbers_dollars_and_percents() -> None:
 
 
 def test_url_words_are_the_slug_of_a_news_url() -> None:
-    from assistant.retrieve import url_words
+    from assistant.loaders.metadata import url_words
 
     cnn = "https://www.cnn.com/2022/06/15/business/ford-recall/index.html"
     assert url_words(cnn) == ["ford", "recall"]

@@ -56,6 +56,26 @@ def test_jsonl_records(tmp_path: Path) -> None:
     assert third.published == date(2021, 9, 3)
 
 
+def test_a_titleless_record_is_titled_by_its_url_slug(tmp_path: Path) -> None:
+    # a news URL's slug is its editors' short headline; the body may be a page's boilerplate
+    boilerplate = "How relevant is this ad to you?\n\nVideo player was slow to load content."
+    path = write(
+        tmp_path / "corpus.jsonl",
+        jsonl(
+            {
+                "url": "https://www.cnn.com/2022/06/15/business/ford-recall/index.html",
+                "text": boilerplate,
+            },
+            {"url": "https://example.com/2022/06/15/a1b2c3d4e5f6a7.html", "text": boilerplate},
+            {"title": "Given", "url": "https://x.com/2022/ford-recall", "text": boilerplate},
+        ),
+    )
+    slugged, no_slug, titled = [a for a in load_file(path) if isinstance(a, Article)]
+    assert (slugged.id, slugged.title) == ("ford-recall", "Ford recall")
+    assert no_slug.title == "How relevant is this ad to you?"
+    assert titled.title == "Given"
+
+
 def test_jsonl_bad_lines_are_reported_and_others_kept(tmp_path: Path) -> None:
     path = write(
         tmp_path / "mixed.jsonl",
