@@ -70,7 +70,7 @@ class Settings(BaseSettings):
 
     # --- retrieval -----------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the model.")
-    candidates: int = Field(30, ge=1, description="Candidates fetched per retriever.")
+    candidates: int = Field(45, ge=1, description="Candidates fetched per retriever.")
     hybrid: bool = Field(True, description="Fuse dense and BM25 results (else dense only).")
     per_article_cap: int = Field(
         1,
@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         True,
         description="Leave out articles published after the question's as_of date and rank by "
         "recency when a question asks about 'this week' or 'the latest'.",
+    )
+    recency_weight: float = Field(
+        2.0,
+        ge=0.0,
+        description="Weight of a story's recency (1 / (60 + its age in days)), fused with the "
+        "dense and lexical ranks when a question is asked as of a date or about recent news "
+        "(0: none).",
     )
     pack_passages: bool = Field(
         True, description="Merge overlapping passages of one article into one source."
@@ -223,6 +230,7 @@ class Settings(BaseSettings):
             "temperature",
             "max_tokens",
             "date_aware",
+            "recency_weight",
             "pack_passages",
             "dedupe",
             "rerank",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,40 @@ def test_partial_answer_says_which_part_the_articles_leave_open(seeded) -> None:
     assert answer.uncovered == ["who won the 2022 World Cup"]
     # either the model said so itself or the assistant added the sentence that says it
     assert "World Cup" in answer.text
+
+
+def test_a_question_asked_as_of_a_date_prefers_the_stories_of_that_week(
+    make_assistant, tmp_path: Path
+) -> None:
+    # a year-old story matches the question's words best; the week's story is the news
+    gas = [
+        (
+            "gas-2021",
+            "2021-07-20",
+            "Gas prices: the average price of a gallon of regular gas "
+            "rose again this week, and the state with the highest average price of a gallon of "
+            "regular gas is Hawaii, AAA said.",
+        ),
+        (
+            "gas-2022",
+            "2022-07-18",
+            "California drivers still pay the most at the pump: about "
+            "$5.90 a gallon for regular, AAA said on Monday, while prices fell in most states.",
+        ),
+        ("ford-2022", "2022-06-15", "Ford recalled 2.9 million vehicles that may roll away."),
+    ]
+    folder = tmp_path / "news"
+    folder.mkdir()
+    records = [{"id": i, "title": i, "published": p, "text": t} for i, p, t in gas]
+    path = folder / "gas.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    question = "Which state has the highest average price for a gallon of regular gas?"
+
+    a = make_assistant()
+    assert a.ingest([path]).ok
+    plain = [h.chunk.article_id for h in a.retrieve(question, k=2)]
+    as_of = [h.chunk.article_id for h in a.retrieve(question, k=2, as_of=date(2022, 7, 21))]
+    off = make_assistant(recency_weight=0.0)
+    unweighted = [h.chunk.article_id for h in off.retrieve(question, k=2, as_of=date(2022, 7, 21))]
+    assert plain[0] == unweighted[0] == "gas-2021"  # no date to go by: the best match
+    assert as_of[0] == "gas-2022"  # asked on 2022-07-21: that week's story first
