@@ -652,7 +652,7 @@ def serve(assistant: Assistant) -> None:
 
     import uvicorn
 
-    from assistant.ui import warm_up
+    from assistant.ui import warm_up, watch_store
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     settings = assistant.settings
@@ -666,5 +666,10 @@ def serve(assistant: Assistant) -> None:
             ) from exc
     app = build_server(assistant)
     threading.Thread(target=warm_up, args=(assistant,), name="warm-up", daemon=True).start()
+    # another process's ingest or remove is opened and caught up here, not on the next question
+    watch = threading.Thread(
+        target=watch_store, args=(assistant, threading.Event()), name="store-watch", daemon=True
+    )
+    watch.start()
     print(f"* chat on http://{settings.host}:{settings.port}/, API under /api and /v1", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -9,7 +9,7 @@ per-browser state and the pool of models the sessions share; `uploads` checks up
 
 from __future__ import annotations
 
-from assistant.ui.app import build_app, launch_options, warm_up
+from assistant.ui.app import build_app, launch_options, warm_up, watch_store
 from assistant.ui.render import (
     ABSTAIN_HEADLINE,
     abstention_reason,
@@ -60,4 +60,5 @@ __all__ = [
     "render_timeline_html",
     "render_trace_html",
     "warm_up",
+    "watch_store",
 ]

@@ -12,6 +12,7 @@ their events to handlers). The HTML comes from `render`, the CSS and JS from `st
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -661,3 +662,19 @@ def warm_up(assistant: Assistant) -> None:
         log.warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return
     log.info("models warm in %.1f s", time.perf_counter() - started)
+
+
+def watch_store(assistant: Assistant, stop: threading.Event, interval: float = 2.0) -> None:
+    """Until `stop` is set, look every `interval` seconds whether another process (a CLI
+    ingest or remove) changed the store, and if so open it afresh and catch the indexes up
+    with a warm-up query, so the next question pays none of that (about 0.5 s at 100k chunks
+    for the reopen alone)."""
+    seen: str | None = None
+    while not stop.wait(interval):
+        try:
+            rev = assistant.store.revision()
+            if seen is not None and rev != seen:
+                assistant.retrieve("warm up the retrieval models")
+            seen = rev
+        except Exception as exc:  # the next question reports any problem properly
+            log.warning("store watch: %s", str(exc).splitlines()[0] if str(exc) else exc)

@@ -197,3 +197,36 @@ def test_a_writer_killed_mid_ingest_does_not_block_or_spoil_the_other(tmp_path: 
     _finish(survivor)
     _finish(_ingest(data_dir, corpora[0]))  # the rerun completes what the kill left
     _check_store(data_dir, _expected(corpora, _settings(data_dir)))
+
+
+def test_a_running_serve_opens_another_process_ingest_before_its_next_question(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from assistant.chain import Assistant
+    from assistant.ui import watch_store
+
+    data_dir = tmp_path / "store"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    _write_corpus(first, "east", 3)
+    _write_corpus(second, "west", 4)
+    _finish(_ingest(data_dir, first))
+    served = Assistant(_settings(data_dir))  # as `serve` holds it
+    assert served.retrieve("east report 7 harbour")
+    stop = threading.Event()
+    watch = threading.Thread(target=watch_store, args=(served, stop, 0.2), daemon=True)
+    watch.start()
+    try:
+        _finish(_ingest(data_dir, second))
+        rev = served.store.revision()
+        deadline = time.monotonic() + 120
+        while served.store._seen != rev and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert served.store._seen == rev, "the watch did not open the other process's write"
+        assert not served.store.sync()  # the next question has nothing left to open
+        hits = served.retrieve("In west report 42, the item", k=50)
+        assert any(h.chunk.article_id == "west-042" for h in hits)
+    finally:
+        stop.set()
+        watch.join(10)

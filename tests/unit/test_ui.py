@@ -823,3 +823,39 @@ def test_basic_auth_from_settings_guards_the_app() -> None:
         assert status("/config") == 200
     finally:
         app.close()
+
+
+class FakeWatchedAssistant:
+    """A stand-in with the two calls `watch_store` makes (unit test of wiring)."""
+
+    def __init__(self, revisions: list[str]) -> None:
+        self.revisions = revisions
+        self.warm_ups = 0
+        self.store = self
+
+    def revision(self) -> str:
+        return self.revisions.pop(0) if len(self.revisions) > 1 else self.revisions[0]
+
+    def retrieve(self, question: str) -> list[Hit]:
+        self.warm_ups += 1
+        if self.warm_ups == 1:
+            raise ConfigError("store gone")  # logged; the watch goes on
+        return []
+
+
+def test_the_store_watch_warms_up_once_per_change_by_another_process() -> None:
+    import threading
+
+    fake = FakeWatchedAssistant(["a", "a", "b", "b", "c", "c", "c"])
+    stop = threading.Event()
+    watch = threading.Thread(target=ui.watch_store, args=(fake, stop, 0.01))
+    watch.start()
+    deadline = time.monotonic() + 10
+    while len(fake.revisions) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    stop.set()
+    watch.join(5)
+    assert not watch.is_alive()
+    # the first look only notes the revision; a -> b fails and is tried again; then b -> c
+    assert fake.warm_ups == 3
