@@ -123,13 +123,6 @@ def near_duplicate_roots(sigs: np.ndarray, threshold: float = THRESHOLD) -> np.n
     """
     n = len(sigs)
     parent = np.arange(n)
-
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = int(parent[a])
-        return a
-
     bands, rows = _bands(threshold)
     for band in range(bands if n > 1 else 0):
         block = sigs[:, band * rows : (band + 1) * rows]
@@ -143,10 +136,23 @@ def near_duplicate_roots(sigs: np.ndarray, threshold: float = THRESHOLD) -> np.n
                 others = bucket[i + 1 :]
                 close = others[np.mean(sigs[others] == sigs[a], axis=1) >= threshold]
                 for b in close:
-                    ra, rb = root(int(a)), root(int(b))
-                    if ra != rb:
-                        parent[max(ra, rb)] = min(ra, rb)
-    return np.array([root(a) for a in range(n)], dtype=np.int64)
+                    _join(parent, int(a), int(b))
+    return np.array([_root(parent, a) for a in range(n)], dtype=np.int64)
+
+
+def _root(parent: Any, a: int) -> int:
+    """The root of `a` in the union-find forest `parent` (halving the path on the way)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = int(parent[a])
+    return a
+
+
+def _join(parent: Any, a: int, b: int) -> None:
+    """Join the trees of `a` and `b`; the smaller root becomes the root of both."""
+    ra, rb = _root(parent, a), _root(parent, b)
+    if ra != rb:
+        parent[max(ra, rb)] = min(ra, rb)
 
 
 _HEADLINE_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
@@ -170,21 +176,13 @@ def same_story(outlets: Sequence[Outlet]) -> list[list[str]]:
     """
     words = [headline_words(o) for o in outlets]
     parent = list(range(len(outlets)))
-
-    def root(a: int) -> int:
-        while parent[a] != a:
-            a = parent[a]
-        return a
-
     for i in range(len(outlets)):
         for j in range(i + 1, len(outlets)):
             if words[i] & words[j] or not (words[i] or words[j]):
-                ri, rj = root(i), root(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
+                _join(parent, i, j)
     parts: dict[int, list[str]] = {}
     for i, outlet in enumerate(outlets):
-        parts.setdefault(root(i), []).append(outlet.article_id)
+        parts.setdefault(_root(parent, i), []).append(outlet.article_id)
     return [ids for ids in parts.values() if len(ids) > 1]
 
 
