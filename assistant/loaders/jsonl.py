@@ -9,14 +9,7 @@ from typing import Any, BinaryIO
 
 from assistant.errors import InputError
 from assistant.loaders.encoding import _BINARY_SAMPLE, normalise_text
-from assistant.loaders.metadata import (
-    _make_article,
-    _title_from_text,
-    _title_from_url,
-    _to_date,
-    _to_str,
-    slugify,
-)
+from assistant.loaders.metadata import _make_article, _to_date, _to_str, fallback_title, slugify
 from assistant.types import Article
 
 _READ_CHUNK = 1 << 20
@@ -52,7 +45,7 @@ def _record_article(
     if not body:
         return InputError(f"{where}: empty 'text'")
     url = _to_str(record.get("url"))
-    title = _to_str(record.get("title")) or _title_from_url(url) or _title_from_text(body)
+    title = fallback_title(_to_str(record.get("title")), url, body)
     explicit_id = _to_str(record.get("id")) or _to_str(record.get("doc_id"))
     if explicit_id:
         if explicit_id in used_ids:

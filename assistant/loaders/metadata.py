@@ -181,6 +181,11 @@ def _title_from_url(url: str | None) -> str | None:
     return _shorten(" ".join(words).capitalize(), _TITLE_MAX_CHARS)
 
 
+def fallback_title(title: str | None, url: str | None, body: str) -> str:
+    """The article's title: the one it states, else its URL's slug, else its first sentence."""
+    return _to_str(title) or _title_from_url(_to_str(url)) or _title_from_text(body)
+
+
 def _title_from_text(text: str) -> str:
     """A title for an article that has none: its first real sentence, at most 80 characters.
 
@@ -219,7 +224,7 @@ def _make_article(
     body = normalise_text(text)
     if not body:
         raise InputError(f"{path}: no article text")
-    clean_title = _to_str(title) or _title_from_url(_to_str(url)) or _title_from_text(body)
+    clean_title = fallback_title(title, url, body)
     return Article(
         id=article_id,
         title=clean_title,
