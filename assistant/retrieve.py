@@ -283,6 +283,7 @@ class Retriever:
         """
         k = k or self.settings.top_k
         filters = filters or Filters()
+        newest: date | None = None
         if self.settings.date_aware:
             newest = self.newest_published() if as_of is None and period_days(question) else None
             filters = time_filters(question, filters, as_of, newest)
@@ -319,7 +320,7 @@ class Retriever:
         # the story's age in days on the reference date, fused like a rank: a day-old story
         # gains about as much as a first place in one ranking, a year-old one almost nothing.
         if self.settings.date_aware and (as_of is not None or asks_for_recent(question)):
-            reference = as_of or self.newest_published() or date.today()
+            reference = as_of or newest or self.newest_published() or date.today()
             weight = self.settings.recency_weight
             for cid in ranks:
                 day = found[cid].published
