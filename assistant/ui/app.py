@@ -650,16 +650,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
+WARM_UP_QUESTION = "warm up the retrieval models"
+
+
+def _first_line(exc: Exception) -> object:
+    return str(exc).splitlines()[0] if str(exc) else exc
+
+
 def warm_up(assistant: Assistant) -> None:
     """Load the embedder, the store's lexical index and the local model (run in a thread while
     the page opens), so the first question does not pay for them (~10 s on 2 cores)."""
     started = time.perf_counter()
     try:
-        assistant.retrieve("warm up the retrieval models")
+        assistant.retrieve(WARM_UP_QUESTION)
         if assistant.settings.llm == "local":
             assistant.chat_model.invoke("Reply with OK.", max_tokens=1)
     except Exception as exc:  # the first real question reports any problem properly
-        log.warning("warm-up failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        log.warning("warm-up failed: %s", _first_line(exc))
         return
     log.info("models warm in %.1f s", time.perf_counter() - started)
 
@@ -674,7 +681,7 @@ def watch_store(assistant: Assistant, stop: threading.Event, interval: float = 2
         try:
             rev = assistant.store.revision()
             if seen is not None and rev != seen:
-                assistant.retrieve("warm up the retrieval models")
+                assistant.retrieve(WARM_UP_QUESTION)
             seen = rev
         except Exception as exc:  # the next question reports any problem properly
-            log.warning("store watch: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            log.warning("store watch: %s", _first_line(exc))
